@@ -41,16 +41,16 @@ stamp="$VENV/.uoisc-requirements.sha256"
 want=$(cat "$ROOT/requirements/"*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing pip packages into $VENV"
-    "$PY" -m pip install -q -c "$ROOT/requirements/constraints.txt" -r "$ROOT/requirements/requirements.txt"
+    # (the filter hides pip's notes about this machine's empty local mirrors)
+    "$PY" -m pip install -q -c "$ROOT/requirements/constraints.txt" -r "$ROOT/requirements/requirements.txt" \
+        2> >(grep -v "^WARNING: Location 'file:" >&2)
     # The training package (python/uoisc_train), editable so a checkout is live.
     "$PY" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
     echo "$want" >"$stamp"
 fi
 
 # 4. Build and install the GNU Radio module into the venv prefix.
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPYTHON_EXECUTABLE="$PY" >/dev/null
-fi
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPYTHON_EXECUTABLE="$PY" >/dev/null
 cmake --build "$BUILD" -j2 >/dev/null
 cmake --install "$BUILD" >/dev/null
 

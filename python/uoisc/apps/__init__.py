@@ -1,0 +1,1 @@
+"""Command-line tools of gr-uoisc; each module has ``main(argv=None)``."""
