@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     log "installing Debian packages: ${missing[*]} (about 2 minutes)"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
         python3-numpy python3-scipy python3-matplotlib python3-pil python3-zmq >/dev/null
 fi
 
