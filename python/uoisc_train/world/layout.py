@@ -2,7 +2,7 @@
 
 Composition (per split, see :mod:`.splits`): 2..5 objects; one *target*
 object whose shape is from a question family and occurs once; with
-probability 1/2 (when there is room) a group of 2..4 copies of another
+probability :data:`REPEAT_PROBABILITY` (when there is room) a group of 2..4 copies of another
 question-family shape, so that counts vary; the rest distinct shapes of the
 split's object families. Colours and sizes are uniform and independent.
 
@@ -30,6 +30,8 @@ RADIUS_RANGES: dict[str, tuple[float, float]] = {"small": (0.075, 0.095), "large
 POSITION_DEAD_ZONE = 0.1
 MIN_OBJECTS, MAX_OBJECTS = 2, 5
 MAX_REPEATS = 4
+#: Chance that a scene of 3+ objects holds a group of one repeated shape.
+REPEAT_PROBABILITY = 0.6
 
 _CENTRE_TRIES = 40
 _LAYOUT_TRIES = 50
@@ -89,7 +91,7 @@ def compose(split: str, rng: np.random.Generator) -> tuple[list[str], int]:
     drawable = _shapes_of(object_families(split))
     target = str(rng.choice(asked))
     shapes = [target]
-    if n_objects >= 3 and rng.random() < 0.5:
+    if n_objects >= 3 and rng.random() < REPEAT_PROBABILITY:
         repeated = str(rng.choice([s for s in asked if s != target]))
         shapes += [repeated] * int(rng.integers(2, min(n_objects - 1, MAX_REPEATS) + 1))
     others = [s for s in drawable if s not in shapes]

@@ -8,8 +8,10 @@ split's question families (the held-out family in ``test_zeroshot``):
 - ``position`` "Where is the X?": X occurs once and its centre is outside the
   dead zone (see :func:`~uoisc_train.world.layout.position_answer`).
 - ``exists`` "Is there a X?": a present or an absent shape, each with probability 1/2.
-- ``count`` "How many Xs are there?": an absent shape ("0") with probability
-  :data:`ABSENT_COUNT_PROBABILITY`, else a present one.
+- ``count`` "How many Xs are there?": the answer is drawn first: the scene's
+  repeated group (2..4 copies), when it has one, with probability
+  :data:`REPEATED_COUNT_PROBABILITY`, else "0" (an absent shape) or "1"
+  with equal chances; then a shape with that count.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .layout import SceneObject, position_answer
 from .splits import question_families
 from .vocabulary import FAMILIES, PLURALS
 
-ABSENT_COUNT_PROBABILITY = 0.2
+REPEATED_COUNT_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,17 @@ def make_questions(objects: list[SceneObject], split: str, rng: np.random.Genera
     exists = QA(f"Is there a {shape}?", "yes" if ask_present else "no", "exists", shape,
                 tuple(i for i, obj in enumerate(objects) if obj.shape == shape))
 
-    ask_absent = absent and rng.random() < ABSENT_COUNT_PROBABILITY
-    shape = _pick(rng, absent if ask_absent else present)
+    # Answer first, so that the frequent "1" does not swamp "0" and the rarer
+    # repeated groups (a scene holds at most one group of 2+).
+    by_count: dict[int, list[str]] = {}
+    for s in present + absent:
+        by_count.setdefault(counts[s], []).append(s)
+    group = max(by_count)
+    if group >= 2 and rng.random() < REPEATED_COUNT_PROBABILITY:
+        answer_count = group
+    else:
+        answer_count = _pick(rng, sorted(c for c in by_count if c < 2))
+    shape = _pick(rng, by_count[answer_count])
     count = QA(f"How many {PLURALS[shape]} are there?", str(counts[shape]), "count", shape,
                tuple(i for i, obj in enumerate(objects) if obj.shape == shape))
 
