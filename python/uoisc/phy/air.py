@@ -211,6 +211,7 @@ class air_modulator(gr.hier_block2):
         if not amplitude > 0:
             raise ValueError(f"amplitude must be > 0, got {amplitude!r}")
         self.sps = int(sps)
+        self.amplitude = float(amplitude)
         taps = rrc_taps(self.sps, rolloff) * amplitude
         self.pulse_shaper = filter.interp_fir_filter_ccf(self.sps, taps.tolist())
         chain = [self]
