@@ -27,7 +27,7 @@ def split_statistics(split: str, n: int, seed: int = 0, size: int = DEFAULT_SIZE
             answers[qa.kind][qa.answer] += 1
         families.update(obj.family for obj in scene.objects)
         backgrounds[scene.background] += 1
-        objects_per_scene[len(scene.objects)] += 1
+        objects_per_scene[str(len(scene.objects))] += 1
     return {
         "generator_version": GENERATOR_VERSION,
         "split": split, "n": n, "seed": seed, "size": size,
