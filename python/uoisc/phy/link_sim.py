@@ -148,7 +148,7 @@ class LinkFlowgraph(gr.top_block):
         threading = None if config.threading == "none" else config.threading
         n_decoders = 1 if threading is None else config.n_decoders
         self.rx = phy_rx(code=config.code, threading=threading, n_decoders=n_decoders,
-                         max_iter=config.max_iter, llr_out=config.measure_pre_ber)
+                         max_iter=config.max_iter, emit_llr=config.measure_pre_ber)
         self.delivered = blocks.message_debug()
         self.msg_connect((self.injector, "out"), (self.tx, "in"))
         self.msg_connect((self.rx, "out"), (self.delivered, "store"))
@@ -187,7 +187,11 @@ def _by_seq(pdus):
 
 
 def _wait_for_frames(fg, n_frames, timeout_s, settle_s):
-    """Poll until n_frames are delivered, nothing new came for settle_s, or timeout."""
+    """Poll until n_frames are delivered, nothing new came for settle_s, or timeout.
+
+    Returns:
+        (number delivered, monotonic time of the last delivery)
+    """
     start = last_change = time.monotonic()
     seen = 0
     while True:
@@ -196,8 +200,8 @@ def _wait_for_frames(fg, n_frames, timeout_s, settle_s):
         if count != seen:
             seen, last_change = count, now
         if count >= n_frames or now - last_change > settle_s or now - start > timeout_s:
-            return count
-        time.sleep(0.02)
+            return count, last_change
+        time.sleep(0.01)
 
 
 def run_link(config):
@@ -209,7 +213,8 @@ def run_link(config):
     Returns:
         dict: the config, ``metrics.LinkStats.summary()`` fields (BER before and
         after decoding, FER, CRC-flag accuracy, SNR-estimate error, info
-        throughput over the wall time from the first PDU to the last delivery).
+        throughput over the wall time from posting the first PDU to the last
+        delivery).
     """
     config.validate()
     code = codes.get_code(config.code)
@@ -221,8 +226,10 @@ def run_link(config):
     start = time.monotonic()
     for seq, payload in enumerate(payloads):
         fg.injector.send(make_pdu(payload, seq))
-    delivered_count = _wait_for_frames(fg, config.n_frames, config.timeout_s, config.settle_s)
-    elapsed = time.monotonic() - start
+    delivered_count, last_delivery = _wait_for_frames(
+        fg, config.n_frames, config.timeout_s, config.settle_s)
+    # Up to the last delivery: the settle wait after lost frames is not work.
+    elapsed = max(last_delivery - start, 1e-6)
     fg.stop()
     fg.wait()
     if delivered_count < config.n_frames:

@@ -214,4 +214,6 @@ class LinkStats:
         if elapsed_s is not None:
             result["elapsed_s"] = float(elapsed_s)
             result["info_throughput_bps"] = _ratio(self.info_bits_correct, elapsed_s)
+            # Bits the receiver got through, right or wrong: the decoder's work rate.
+            result["delivered_info_bps"] = _ratio(self.info_bits_delivered, elapsed_s)
         return result
