@@ -174,17 +174,41 @@ def resolve_phase_ambiguity(received, reference, order=8):
     return segment * rotation, lag
 
 
-class _guard_filler(gr.sync_block):
-    """Replace exact-zero guard symbols by a fixed filler (see module docstring)."""
+class guard_filler(gr.basic_block):
+    """Lead-in of filler symbols, then the input with zero guards filled.
 
-    def __init__(self):
-        gr.sync_block.__init__(self, name="uoisc_guard_filler",
-                               in_sig=[np.complex64], out_sig=[np.complex64])
+    Outputs ``lead_in`` filler symbols before the first input symbol so the
+    receiver's loops lock before the first frame, then copies the input,
+    replacing exact zeros by the filler when ``fill`` is set. Tags move with
+    their samples (offset + lead_in).
+    """
+
+    def __init__(self, lead_in=0, fill=True):
+        gr.basic_block.__init__(self, name="uoisc_guard_filler",
+                                in_sig=[np.complex64], out_sig=[np.complex64])
+        if int(lead_in) != lead_in or lead_in < 0:
+            raise ValueError(f"lead_in must be a non-negative integer, got {lead_in!r}")
         self._filler = filler_symbols()
+        self._lead_in = int(lead_in)
+        self._lead_in_left = int(lead_in)
+        self._fill = bool(fill)
+        # Tags are re-added by hand, shifted by the lead-in.
+        self.set_tag_propagation_policy(gr.TPP_DONT)
 
-    def work(self, input_items, output_items):
-        n = len(input_items[0])
-        output_items[0][:] = fill_guards(input_items[0], self.nitems_written(0), self._filler)
+    def general_work(self, input_items, output_items):
+        out = output_items[0]
+        if self._lead_in_left:
+            n = min(self._lead_in_left, len(out))
+            index = (self.nitems_written(0) + np.arange(n)) % len(self._filler)
+            out[:n] = self._filler[index]
+            self._lead_in_left -= n
+            return n
+        n = min(len(input_items[0]), len(out))
+        chunk = input_items[0][:n]
+        out[:n] = fill_guards(chunk, self.nitems_written(0), self._filler) if self._fill else chunk
+        for tag in self.get_tags_in_window(0, 0, n):
+            self.add_item_tag(0, tag.offset + self._lead_in, tag.key, tag.value, tag.srcid)
+        self.consume(0, n)
         return n
 
 
@@ -196,6 +220,8 @@ class air_modulator(gr.hier_block2):
         rolloff: RRC excess bandwidth in (0, 1].
         fill_guards: replace phy_tx's zero guard symbols by a known QPSK filler
             so that the receiver's loops stay locked between frames.
+        lead_in: filler symbols sent before the first frame so the receiver's
+            loops have locked when it arrives (acquisition takes ~1500).
         len_tag_key: name of a packet-length tag on the input ("" for none);
             its value is multiplied by ``sps`` so a ``uhd.usrp_sink`` in burst
             mode sees the right burst lengths.
@@ -203,7 +229,8 @@ class air_modulator(gr.hier_block2):
             8-PSK at unit power peaks near 1.6).
     """
 
-    def __init__(self, sps=4, rolloff=0.35, fill_guards=True, len_tag_key="", amplitude=0.5):
+    def __init__(self, sps=4, rolloff=0.35, fill_guards=True, lead_in=2048, len_tag_key="",
+                 amplitude=0.5):
         gr.hier_block2.__init__(self, "uoisc_air_modulator",
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
@@ -215,8 +242,8 @@ class air_modulator(gr.hier_block2):
         taps = rrc_taps(self.sps, rolloff) * amplitude
         self.pulse_shaper = filter.interp_fir_filter_ccf(self.sps, taps.tolist())
         chain = [self]
-        if fill_guards:
-            self.filler = _guard_filler()
+        if fill_guards or lead_in:
+            self.filler = guard_filler(lead_in=lead_in, fill=fill_guards)
             chain.append(self.filler)
         chain.append(self.pulse_shaper)
         if len_tag_key:

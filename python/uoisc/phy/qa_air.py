@@ -12,8 +12,9 @@ import numpy as np
 import pmt
 from gnuradio import blocks, channels, digital, gr, gr_unittest
 
+from gnuradio.uoisc.phy import link_sim
 from gnuradio.uoisc.phy.air import (air_demodulator, air_modulator, fill_guards,
-                                    filler_symbols, noise_voltage_for_esno,
+                                    filler_symbols, guard_filler, noise_voltage_for_esno,
                                     resolve_phase_ambiguity, rrc_taps)
 
 SPS = 4
@@ -30,10 +31,13 @@ def random_8psk(n, seed):
 
 
 def run_air_link(symbols, esno_db, frequency_offset, epsilon, seed=1):
-    """symbols -> modulator -> channel_model -> demodulator; returns the output."""
+    """symbols -> modulator -> channel_model -> demodulator; returns the output.
+
+    No lead-in: the test measures acquisition on the data itself.
+    """
     tb = gr.top_block()
     source = blocks.vector_source_c(symbols.tolist())
-    modulator = air_modulator(sps=SPS, amplitude=AMPLITUDE)
+    modulator = air_modulator(sps=SPS, amplitude=AMPLITUDE, lead_in=0)
     radio = channels.channel_model(
         noise_voltage=noise_voltage_for_esno(esno_db, SPS, AMPLITUDE),
         frequency_offset=frequency_offset, epsilon=epsilon,
@@ -55,16 +59,17 @@ def symbol_error_rate(received, sent, sent_index):
 class qa_air(gr_unittest.TestCase):
 
     def test_modulator_interpolates_with_set_power(self):
-        """N symbols become N*sps samples whose mean power is amplitude^2 (+-5 %)."""
+        """N symbols after a lead-in of L become (L+N)*sps samples whose mean power
+        is amplitude^2 (+-5 %)."""
         symbols, _ = random_8psk(4000, seed=3)
         tb = gr.top_block()
         sink = blocks.vector_sink_c()
         # Keep the hier block referenced while it runs: it owns a Python block.
-        modulator = air_modulator(sps=SPS, amplitude=AMPLITUDE)
+        modulator = air_modulator(sps=SPS, amplitude=AMPLITUDE, lead_in=100)
         tb.connect(blocks.vector_source_c(symbols.tolist()), modulator, sink)
         tb.run()
         samples = np.array(sink.data())
-        self.assertEqual(len(samples), SPS * len(symbols))
+        self.assertEqual(len(samples), SPS * (100 + len(symbols)))
         power = np.mean(np.abs(samples[100:-100]) ** 2)
         self.assertAlmostEqual(power / AMPLITUDE**2, 1.0, delta=0.05)
 
@@ -85,6 +90,24 @@ class qa_air(gr_unittest.TestCase):
         # Every filler point is one of the 8-PSK points the Costas loop locks to.
         distance = np.min(np.abs(filler[:, None] - POINTS[None, :]), axis=1)
         self.assertLess(float(distance.max()), 1e-6)
+
+    def test_lead_in_comes_first_and_tags_follow_their_samples(self):
+        """guard_filler emits L filler symbols, then the input with zeros filled;
+        a tag on input item 5 comes out on output item L + 5."""
+        lead_in = 7
+        data = np.array([1, 0, 1j, 0, -1, 1, 0, 1], dtype=np.complex64)
+        tag = gr.tag_utils.python_to_tag((5, pmt.intern("mark"), pmt.PMT_T))
+        tb = gr.top_block()
+        filler_block = guard_filler(lead_in=lead_in, fill=True)
+        sink = blocks.vector_sink_c()
+        tb.connect(blocks.vector_source_c(data.tolist(), False, 1, [tag]), filler_block, sink)
+        tb.run()
+        out = np.array(sink.data())
+        filler = filler_symbols()
+        np.testing.assert_array_equal(out[:lead_in], filler[:lead_in])
+        expected = fill_guards(data, lead_in, filler)
+        np.testing.assert_array_equal(out[lead_in:], expected)
+        self.assertEqual([t.offset for t in sink.tags()], [lead_in + 5])
 
     def test_recovers_symbols_through_frequency_and_timing_offset(self):
         """At Es/N0 = 20 dB, 0.005 cycles/sample of CFO and 100 ppm of clock error,
@@ -115,13 +138,27 @@ class qa_air(gr_unittest.TestCase):
         tag = gr.tag_utils.python_to_tag((0, pmt.intern("packet_len"), pmt.from_long(300)))
         tb = gr.top_block()
         sink = blocks.vector_sink_c()
-        modulator = air_modulator(sps=SPS, len_tag_key="packet_len")
+        modulator = air_modulator(sps=SPS, len_tag_key="packet_len", lead_in=0)
         tb.connect(blocks.vector_source_c(symbols.tolist(), False, 1, [tag]), modulator, sink)
         tb.run()
         tags = [t for t in sink.tags() if pmt.symbol_to_string(t.key) == "packet_len"]
         self.assertEqual(len(tags), 1)
         self.assertEqual(tags[0].offset, 0)
         self.assertEqual(pmt.to_long(tags[0].value), 300 * SPS)
+
+    def test_phy_frames_cross_the_air_path_intact(self):
+        """phy_tx -> air_modulator -> channel_model (0.005 cycles/sample CFO, 100 ppm
+        clock error, Es/N0 20 dB) -> air_demodulator -> phy_rx delivers every PDU
+        intact: the lead-in lets the loops lock before frame 0, the guard filler
+        keeps them locked, and phy_rx's preamble estimate removes the 8-fold
+        phase ambiguity."""
+        config = link_sim.LinkConfig(esno_db=20.0, fading="awgn", air=True,
+                                     frequency_offset=0.005, epsilon=1.0001, n_frames=8,
+                                     payload_bytes=200, measure_pre_ber=False, timeout_s=60.0)
+        result = link_sim.run_link(config)
+        self.assertEqual(result["frames_delivered"], 8)
+        self.assertEqual(result["frames_wrong"], 0)
+        self.assertEqual(result["crc_flag_accuracy"], 1.0)
 
     def test_bad_arguments_raise_value_error(self):
         """Nonsense parameters are refused with a ValueError naming the value."""
@@ -133,6 +170,8 @@ class qa_air(gr_unittest.TestCase):
             air_demodulator(phase_bw=2.0)
         with self.assertRaisesRegex(ValueError, "amplitude"):
             air_modulator(amplitude=0)
+        with self.assertRaisesRegex(ValueError, "lead_in"):
+            air_modulator(lead_in=-1)
 
 
 if __name__ == "__main__":
