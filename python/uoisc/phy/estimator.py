@@ -1,0 +1,54 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""Least-squares estimate of a flat channel gain and of the noise variance.
+
+Model: r = h * x + w with known reference symbols x and complex white noise w
+of variance N0 (E|w|^2 = N0; Es/N0 = 1/N0 for unit-energy symbols, averaged
+over fading with E|h|^2 = 1). The LS (and ML) estimate is
+h = <x, r> / <x, x>; the unbiased noise variance is the residual energy over
+N - 1 (one complex parameter fitted).
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelEstimate:
+    """Gain ``h``, noise variance ``noise_var`` (N0) and the derived SNR."""
+
+    h: complex
+    noise_var: float
+
+    @property
+    def snr_db(self):
+        """Instantaneous Es/N0 of the frame, |h|^2 / N0, in dB."""
+        return float(10 * np.log10(abs(self.h) ** 2 / self.noise_var))
+
+
+#: Floor on the noise estimate so a noiseless test link still gives finite LLRs.
+MIN_NOISE_VAR = 1e-6
+
+
+def estimate_channel(received, reference):
+    """LS estimate of h and N0 from received reference symbols.
+
+    Args:
+        received: complex samples r.
+        reference: the known transmitted symbols x, same length (>= 2).
+
+    Raises:
+        ValueError: lengths differ, fewer than 2 symbols or zero reference energy.
+    """
+    r = np.asarray(received, dtype=np.complex128)
+    x = np.asarray(reference, dtype=np.complex128)
+    if r.shape != x.shape or r.size < 2:
+        raise ValueError(f"need equal lengths >= 2, got {r.shape} and {x.shape}")
+    energy = np.vdot(x, x).real
+    if energy <= 0:
+        raise ValueError("reference has zero energy")
+    h = np.vdot(x, r) / energy
+    noise_var = np.sum(np.abs(r - h * x) ** 2) / (r.size - 1)
+    return ChannelEstimate(h=complex(h), noise_var=float(max(noise_var, MIN_NOISE_VAR)))

@@ -1,0 +1,74 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""PHY receiver hier block: baseband stream -> payload PDUs with link metadata."""
+
+from gnuradio import fec, gr
+
+from . import codes, sync
+from .deframer import deframer
+from .frame_sync import frame_sync
+
+THREADING_MODES = ("capillary", "ordinary", None)
+#: ``fec.ldpc_decoder`` computes exp(x / (2 sigma^2)); sigma^2 = 0.5 makes x a natural LLR.
+DECODER_SIGMA = 0.5 ** 0.5
+
+
+def check_decoder_bank(threading, n_decoders):
+    """Validate the decoder bank choice; returns the number of decoders to build."""
+    if threading not in THREADING_MODES:
+        raise ValueError(f"threading {threading!r} not in {THREADING_MODES}")
+    n_decoders = int(n_decoders)
+    if threading is None:
+        return 1
+    if n_decoders < 2:
+        raise ValueError(f"n_decoders {n_decoders} must be >= 2 with threading {threading!r}")
+    if threading == "capillary" and n_decoders & (n_decoders - 1):
+        raise ValueError(f"capillary threading needs a power of 2 decoders, got {n_decoders}")
+    return n_decoders
+
+
+class phy_rx(gr.hier_block2):
+    """Complex baseband in (1 sample/symbol), payload PDUs out on ``out``.
+
+    Chain: frame_sync (preamble correlation, LS h/N0 on preamble + header,
+    header CRC, max-log LLRs) -> stock ``fec.extended_decoder`` over
+    ``fec.ldpc_decoder.make(alist, sigma, max_iter)`` (one or a bank) ->
+    deframer (CRC-32 per codeword, reassembly).
+
+    ``out`` metadata: ``seq``, ``payload_type``, ``snr_est_db``, ``h_est``
+    (complex), ``noise_var_est``, ``cw_crc_ok`` (u8 vector), ``ldpc_ok``
+    (bool), ``n_codewords``, ``sample_offset``. ``llr`` (only with
+    ``emit_llr``): per frame the f32 LLRs of the coded bits, positive = 1, in
+    the order of phy_tx's ``coded`` port.
+
+    Args:
+        code: LDPC code name (``codes.list_codes()``).
+        threading: "capillary", "ordinary" (gr-fec decoder banks) or None.
+        n_decoders: decoders in the bank (power of 2 for capillary).
+        max_iter: belief-propagation iterations (the decoder stops early on
+            a valid codeword).
+        threshold: preamble detection threshold (normalised correlation).
+        emit_llr: publish LLRs on ``llr``.
+    """
+
+    def __init__(self, code=codes.DEFAULT_CODE, threading="capillary", n_decoders=2, max_iter=50,
+                 threshold=sync.DEFAULT_THRESHOLD, emit_llr=False):
+        gr.hier_block2.__init__(self, "uoisc_phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(0, 0, 0))
+        if int(max_iter) < 1:
+            raise ValueError(f"max_iter {max_iter} must be >= 1")
+        self.code = codes.get_code(code)
+        n_decoders = check_decoder_bank(threading, n_decoders)
+        self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr)
+        decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
+                    for _ in range(n_decoders)]
+        self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)
+        self.deframer = deframer(self.code.k)
+
+        self.message_port_register_hier_out("out")
+        self.message_port_register_hier_out("llr")
+        self.connect(self, self.sync, self.decoder, self.deframer)
+        self.msg_connect(self.sync, "frames", self.deframer, "frames")
+        self.msg_connect(self.deframer, "out", self, "out")
+        self.msg_connect(self.sync, "llr", self, "llr")

@@ -1,0 +1,62 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""PHY transmitter hier block: payload PDUs -> LDPC + Gray 8-PSK burst stream."""
+
+import pmt
+from gnuradio import fec, gr, pdu
+
+from . import codes, framing, mapping
+from .burst_builder import burst_builder
+from .framer import framer
+
+
+def max_burst_len(code, guard_len):
+    """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code."""
+    n_bits = framing.n_codewords(framing.MAX_PAYLOAD_BYTES, code.k) * code.n
+    return (mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + mapping.payload_symbol_count(n_bits)
+            + int(guard_len))
+
+
+class phy_tx(gr.hier_block2):
+    """Payload PDUs in, complex baseband bursts out (1 sample per symbol, Es = 1).
+
+    Chain: framer (PL header, CRC-32 per codeword) -> stock
+    ``fec.async_encoder(fec.ldpc_encoder_make(alist))``, one codeword per PDU ->
+    burst builder (preamble, repeated BPSK header, Gray 8-PSK, guard of zeros)
+    -> ``pdu.pdu_to_tagged_stream`` (tag ``packet_len``).
+
+    Message ports: ``in`` (PDU: metadata dict with ``payload_type`` in
+    {"semantic", "jpeg2000", "vlf"} or 0..255, optional ``seq``; payload
+    u8 vector, 1..65535 bytes) and ``coded`` (per frame, the u8 coded bits,
+    metadata ``seq``).
+
+    Args:
+        code: LDPC code name (``codes.list_codes()``).
+        guard_len: zero symbols after each burst.
+    """
+
+    def __init__(self, code=codes.DEFAULT_CODE, guard_len=mapping.DEFAULT_GUARD):
+        gr.hier_block2.__init__(self, "uoisc_phy_tx", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        self.code = codes.get_code(code)
+        self.framer = framer(self.code.k, self.code.code_id)
+        self.encoder = fec.async_encoder(fec.ldpc_encoder_make(self.code.alist), False, False, False,
+                                         max(1500, self.code.n))
+        self.builder = burst_builder(self.code.n, guard_len)
+        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
+        # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest.
+        self.to_stream.set_min_output_buffer(max_burst_len(self.code, guard_len))
+
+        self.message_port_register_hier_in("in")
+        self.message_port_register_hier_out("coded")
+        self.msg_connect(self, "in", self.framer, "in")
+        self.msg_connect(self.framer, "out", self.encoder, "in")
+        self.msg_connect(self.encoder, "out", self.builder, "in")
+        self.msg_connect(self.builder, "out", self.to_stream, "pdus")
+        self.msg_connect(self.builder, "coded", self, "coded")
+        self.connect(self.to_stream, self)
+
+    def post_pdu(self, msg):
+        """Inject a PDU from Python while running (``_post`` does not reach a hier block's port)."""
+        self.framer._post(pmt.intern("in"), msg)
