@@ -81,10 +81,12 @@ def test_longest_possible_caption_fits_open_clip_context():
     lambda: SceneCaptionDataset("val", n=3),
     lambda: SceneCaptionDataset("train", n=0),
     lambda: SceneCaptionDataset("train", n=3, seed=-2),
+    lambda: SceneCaptionDataset("train", n=3, size=16),
     lambda: SceneVQADataset("train", n=3, questions_per_scene=6),
 ])
 def test_bad_dataset_arguments_raise_value_error(make):
-    """An unknown split, an empty dataset, a negative seed or too many questions is a ValueError."""
+    """An unknown split, an empty dataset, a negative seed, a bad size or too many questions
+    is a ValueError at construction, not at the first item."""
     with pytest.raises(ValueError):
         make()
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .scenes import DEFAULT_SIZE, Scene, generate_scene
+from .scenes import DEFAULT_SIZE, Scene, check_size, generate_scene
 from .splits import MAX_ITEMS_PER_SEED, check_split, scene_seed
 from .vocabulary import QUESTION_KINDS, answer_index
 
@@ -29,7 +29,7 @@ class _SceneDataset(Dataset):
             raise ValueError(f"n must be in [1, {MAX_ITEMS_PER_SEED}], got {n}")
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
-        self.split, self.n, self.seed, self.size = split, int(n), int(seed), int(size)
+        self.split, self.n, self.seed, self.size = split, int(n), int(seed), check_size(size)
         self.transform = transform
         self._cached: tuple[int, Scene] | None = None
 

@@ -83,11 +83,17 @@ def render(background: np.ndarray, objects: list[SceneObject], label: np.ndarray
     return image
 
 
-def _check_arguments(seed: int, size: int) -> None:
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+def check_size(size: int) -> int:
+    """Return ``size`` or raise ``ValueError`` naming it (an integer in [MIN_SIZE, MAX_SIZE])."""
     if not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"size must be an integer in [{MIN_SIZE}, {MAX_SIZE}], got {size!r}")
+    return int(size)
+
+
+def _check_seed(seed: int) -> int:
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def generate_scene(seed: int, size: int = DEFAULT_SIZE, split: str = "train") -> Scene:
@@ -103,13 +109,13 @@ def generate_scene(seed: int, size: int = DEFAULT_SIZE, split: str = "train") ->
     Raises:
         ValueError: bad seed, size or split.
     """
-    _check_arguments(seed, size)
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), split_id(split)]))
+    seed, size = _check_seed(seed), check_size(size)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, split_id(split)]))
     shapes, target = compose(split, rng)
     background = str(rng.choice(BACKGROUNDS))
-    objects, label = place(shapes, target, int(size), rng)
+    objects, label = place(shapes, target, size, rng)
     qa = make_questions(objects, split, rng)
-    image = render(paint_background(background, int(size), rng), objects, label)
+    image = render(paint_background(background, size, rng), objects, label)
     return Scene(image=image, objects=objects, background=background,
                  caption=make_caption(objects, background), qa=qa,
-                 seed=int(seed), split=split, label=label)
+                 seed=seed, split=split, label=label)
