@@ -1,15 +1,16 @@
 """The one place that imports torchvision (and open_clip, which imports it).
 
 Why this exists: the project pins the CPU wheel of torch 2.13.0 and the PyPI
-wheel of torchvision 0.28.0. That torchvision cannot load its compiled ops
+wheel of torchvision 0.28.0 (a CUDA build, ``0.28.0+cu130``). That
+torchvision cannot load its compiled ops
 (``torchvision/_C.so``) against this torch, and its ``_meta_registrations``
 module then calls ``torch.library.register_fake("torchvision::nms")`` on an
 operator that was never defined, so ``import torchvision`` dies with
 ``RuntimeError: operator torchvision::nms does not exist``.
 
 When that happens, the guard defines the two missing operator *schemas*
-(exactly as torchvision's C++ sources declare them,
-``torchvision/csrc/ops/nms.cpp``) through a
+(``nms`` as ``torchvision/csrc/ops/nms.cpp`` declares it; ``qnms`` with the
+same signature, which is what torchvision 0.28's ``meta_qnms`` takes) through a
 ``torch.library.Library("torchvision", "FRAGMENT")`` and imports again, so the
 fake (meta) registrations succeed and the import goes through. Only the
 schemas exist: no CPU kernel is registered, so the compiled ops (``nms``,
@@ -37,7 +38,7 @@ __all__ = ["import_torchvision", "import_open_clip", "MISSING_OP_SCHEMAS"]
 
 _log = logging.getLogger(__name__)
 
-#: Operator name -> schema, as declared by torchvision's C++ sources.
+#: Operator name -> schema of the ops torchvision 0.28 registers fake kernels for.
 MISSING_OP_SCHEMAS: dict[str, str] = {
     "nms": "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms": "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
