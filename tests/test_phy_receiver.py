@@ -1,0 +1,131 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""BurstReceiver (plain numpy RX front end) and block fading, without a flowgraph."""
+
+import numpy as np
+import pytest
+
+from gnuradio.uoisc.phy import codes, framing, mapping
+from gnuradio.uoisc.phy.block_fading import BlockFadingProcess, block_fading_gains
+from gnuradio.uoisc.phy.receiver import BurstReceiver
+
+CODE = codes.get_code(codes.DEFAULT_CODE)
+
+
+def make_burst(payload_len, seq, rng, code_id=CODE.code_id, guard=64):
+    """(burst symbols, coded bits) of a frame with random stand-in coded bits."""
+    header = framing.pack_header(framing.PhyHeader(payload_len, seq, 0, code_id))
+    coded = rng.integers(0, 2, framing.n_codewords(payload_len, CODE.k) * CODE.n).astype(np.uint8)
+    return mapping.build_burst(header, coded, guard), coded
+
+
+def awgn(x, esno_db, rng):
+    n0 = 10 ** (-esno_db / 10)
+    return (x + np.sqrt(n0 / 2) * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))).astype(np.complex64)
+
+
+def new_receiver():
+    return BurstReceiver(CODE.n, CODE.k, CODE.code_id)
+
+
+def test_frames_found_with_any_chunking():
+    """Three bursts in noise are all found, with the same LLRs, whatever the chunk sizes."""
+    rng = np.random.default_rng(0)
+    bursts = [make_burst(300, seq, rng) for seq in range(3)]
+    stream = awgn(np.concatenate([np.zeros(100)] + [b for b, _ in bursts]), 20.0, rng)
+    one_shot = new_receiver().push(stream)
+    rx = new_receiver()
+    chunked = [f for chunk in np.array_split(stream, 37) for f in rx.push(chunk)]
+    assert [f.header.seq for f in one_shot] == [0, 1, 2] == [f.header.seq for f in chunked]
+    for a, b, (_, coded) in zip(one_shot, chunked, bursts):
+        assert np.array_equal(a.llr, b.llr)
+        assert np.array_equal((a.llr > 0).astype(np.uint8), coded)
+    assert one_shot[0].sample_offset == 100
+
+
+def test_gain_and_noise_estimates():
+    """h and N0 estimates are within 5 theoretical standard deviations (576 known symbols)."""
+    rng = np.random.default_rng(1)
+    h, esno_db = 0.5 * np.exp(-2.0j), 10.0
+    burst, _ = make_burst(200, 9, rng)
+    n0 = abs(h) ** 2 * 10 ** (-esno_db / 10)
+    noise = np.sqrt(n0 / 2) * (rng.standard_normal(burst.size) + 1j * rng.standard_normal(burst.size))
+    (frame,) = new_receiver().push(h * burst + noise)
+    assert abs(frame.estimate.h - h) < 5 * np.sqrt(n0 / 576)
+    assert abs(frame.estimate.noise_var - n0) < 5 * n0 / np.sqrt(576)
+    assert frame.estimate.snr_db == pytest.approx(esno_db, abs=1.0)
+
+
+def test_noise_only_gives_nothing():
+    """Pure noise produces no frame, no header attempt that passes, and a bounded buffer."""
+    rng = np.random.default_rng(2)
+    rx = new_receiver()
+    for _ in range(20):
+        assert rx.push(awgn(np.zeros(5000), 0.0, rng)) == []
+    assert rx.stats["frames"] == 0
+    assert rx._buf.size < mapping.PREAMBLE_LEN
+
+
+def test_truncated_burst_dropped_next_one_decoded():
+    """A burst cut in its payload is dropped (counted) and the burst after it is still received."""
+    rng = np.random.default_rng(3)
+    first, _ = make_burst(1000, 1, rng)
+    second, coded = make_burst(1000, 2, rng)
+    cut = first[:mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 700]
+    rx = new_receiver()
+    frames = rx.push(awgn(np.concatenate([cut, second]), 20.0, rng))
+    assert [f.header.seq for f in frames] == [2]
+    assert np.array_equal((frames[0].llr > 0).astype(np.uint8), coded)
+    assert rx.stats["truncated"] == 1
+
+
+def test_corrupted_header_dropped():
+    """A burst whose header symbols are overwritten is dropped (header CRC), the next one received."""
+    rng = np.random.default_rng(4)
+    bad, _ = make_burst(100, 1, rng)
+    bad[mapping.PREAMBLE_LEN:mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS] *= -1j
+    good, _ = make_burst(100, 2, rng)
+    rx = new_receiver()
+    frames = rx.push(awgn(np.concatenate([bad, good]), 25.0, rng))
+    assert [f.header.seq for f in frames] == [2]
+    assert rx.stats["header_crc_fail"] >= 1
+
+
+def test_other_code_dropped():
+    """A burst announcing another code id is dropped, not decoded."""
+    rng = np.random.default_rng(5)
+    other, _ = make_burst(100, 1, rng, code_id=CODE.code_id + 1)
+    rx = new_receiver()
+    assert rx.push(awgn(other, 25.0, rng)) == []
+    assert rx.stats["wrong_code"] == 1
+
+
+def test_bad_threshold_rejected():
+    """A detection threshold outside (0, 1) raises ValueError."""
+    with pytest.raises(ValueError, match="1.5"):
+        BurstReceiver(CODE.n, CODE.k, CODE.code_id, threshold=1.5)
+
+
+@pytest.mark.parametrize("block_len", [1, 7, 1000])
+def test_fixed_block_fading_follows_model(block_len):
+    """Chunked application equals the gains of block_fading_gains repeated block_len times."""
+    process = BlockFadingProcess(block_len, seed=3)
+    x = np.ones(2000, np.complex64)
+    y = np.concatenate([process.apply(chunk) for chunk in np.array_split(x, 13)])
+    gains = block_fading_gains(-(-2000 // block_len), seed=3)
+    assert np.allclose(y, np.repeat(gains, block_len)[:2000])
+
+
+def test_burst_block_fading_follows_model():
+    """With block_len 0 a new gain starts at each given burst start, drawn in order."""
+    process = BlockFadingProcess(0, seed=4)
+    y = np.concatenate([process.apply(np.ones(30), [0, 20]), process.apply(np.ones(70), [10, 50])])
+    gains = block_fading_gains(4, seed=4)
+    assert np.allclose(y, np.repeat(gains, [20, 20, 40, 20]))
+
+
+def test_fading_gains_have_unit_power():
+    """E|h|^2 = 1 within 5 standard deviations (|h|^2 is exponential: std 1)."""
+    gains = block_fading_gains(20000, seed=1)
+    assert abs(np.mean(np.abs(gains) ** 2) - 1) < 5 / np.sqrt(20000)
