@@ -151,7 +151,7 @@ def plot_results(results, path):
             # Zero error rates cannot be drawn on a log axis: leave them out.
             return [r[key] if r[key] else float("nan") for r in points]
 
-        axes[0].semilogy(esno, [r["ber_uncoded_theory"] for r in points], "--",
+        axes[0].semilogy(esno, [r["ber_uncoded_theory"] for r in points], "x--",
                          label=f"{fading} uncoded theory")
         axes[0].semilogy(esno, series("ber_pre_decoding"), "o-", label=f"{fading} before LDPC")
         axes[0].semilogy(esno, series("ber_post_decoding"), "s-", label=f"{fading} after LDPC")
