@@ -45,8 +45,9 @@ class phy_tx(gr.hier_block2):
                                          max(1500, self.code.n))
         self.builder = burst_builder(self.code.n, guard_len)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
-        # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest.
-        self.to_stream.set_min_output_buffer(max_burst_len(self.code, guard_len))
+        # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest
+        # (GNU Radio needs more than exactly one burst of room; twice is safe).
+        self.to_stream.set_min_output_buffer(2 * max_burst_len(self.code, guard_len))
 
         self.message_port_register_hier_in("in")
         self.message_port_register_hier_out("coded")

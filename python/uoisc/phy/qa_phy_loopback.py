@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""gr_unittest of the whole chain phy_tx -> channel -> phy_rx (and phy_rx alone on garbage)."""
+
+import time
+
+import numpy as np
+import pmt
+from gnuradio import analog, blocks, gr, gr_unittest
+
+from gnuradio.uoisc.phy import channel, codes, framing, phy_rx, phy_tx
+
+CODE = codes.get_code(codes.DEFAULT_CODE)
+ONE_CODEWORD = framing.data_bytes_per_codeword(CODE.k)
+TIMEOUT_S = 30.0
+
+
+def pdu(payload, **meta):
+    return pmt.cons(pmt.to_pmt(meta), pmt.to_pmt(np.asarray(payload, dtype=np.uint8)))
+
+
+def wait_for(sink, count, timeout=TIMEOUT_S):
+    deadline = time.time() + timeout
+    while sink.num_messages() < count and time.time() < deadline:
+        time.sleep(0.01)
+
+
+def received(sink):
+    """(metadata dict, payload array) of every stored PDU."""
+    out = []
+    for i in range(sink.num_messages()):
+        msg = sink.get_message(i)
+        out.append((pmt.to_python(pmt.car(msg)), np.asarray(pmt.to_python(pmt.cdr(msg)), dtype=np.uint8)))
+    return out
+
+
+class qa_phy_loopback(gr_unittest.TestCase):
+
+    def run_link(self, payloads, esno_db=30.0, fading="awgn", threading="capillary", n_decoders=2, seed=1):
+        """Send payloads (seq = index) through tx -> channel -> rx; return the received PDUs."""
+        tb = gr.top_block()
+        tx = phy_tx(code=CODE.name)
+        rx = phy_rx(code=CODE.name, threading=threading, n_decoders=n_decoders)
+        sink = blocks.message_debug()
+        # Keep a Python reference: a garbage-collected Python block crashes the running graph.
+        link = channel(esno_db=esno_db, fading=fading, seed=seed)
+        tb.connect(tx, link, rx)
+        tb.msg_connect(rx, "out", sink, "store")
+        tb.start()
+        for seq, payload in enumerate(payloads):
+            tx.post_pdu(pdu(payload, seq=seq, payload_type="jpeg2000"))
+        wait_for(sink, len(payloads))
+        tb.stop()
+        tb.wait()
+        return received(sink)
+
+    def assert_delivered(self, payloads, result):
+        self.assertEqual(len(result), len(payloads))
+        for seq, (meta, data) in enumerate(result):
+            self.assertEqual(meta["seq"], seq)
+            self.assertEqual(meta["payload_type"], "jpeg2000")
+            self.assertTrue(meta["ldpc_ok"])
+            self.assertEqual(meta["n_codewords"], framing.n_codewords(len(payloads[seq]), CODE.k))
+            self.assertEqual(list(meta["cw_crc_ok"]), [1] * meta["n_codewords"])
+            np.testing.assert_array_equal(data, payloads[seq])
+
+    def test_bytes_in_equal_bytes_out(self):
+        """At 30 dB AWGN PDUs of 1 byte, exactly one codeword, one more byte and many
+        codewords come out identical, in order, with ldpc_ok and every CRC flag set."""
+        rng = np.random.default_rng(0)
+        sizes = [1, ONE_CODEWORD, ONE_CODEWORD + 1, 5000]
+        payloads = [rng.integers(0, 256, size, dtype=np.uint8) for size in sizes]
+        self.assert_delivered(payloads, self.run_link(payloads))
+
+    def test_largest_payload(self):
+        """A payload of MAX_PAYLOAD_BYTES (65535) comes out identical."""
+        payload = np.random.default_rng(1).integers(0, 256, framing.MAX_PAYLOAD_BYTES, dtype=np.uint8)
+        self.assert_delivered([payload], self.run_link([payload]))
+
+    def test_decoder_banks(self):
+        """Single decoder, ordinary bank of 3 and capillary bank of 4 deliver every frame,
+        including frames whose codeword count is not a multiple of the bank size."""
+        rng = np.random.default_rng(2)
+        payloads = [rng.integers(0, 256, size, dtype=np.uint8) for size in (1, 300, 700)]
+        for threading, n_decoders in ((None, 1), ("ordinary", 3), ("capillary", 4)):
+            with self.subTest(threading=threading):
+                self.assert_delivered(payloads, self.run_link(payloads, threading=threading, n_decoders=n_decoders))
+
+    def test_rayleigh_high_snr_metadata(self):
+        """At 40 dB in block Rayleigh fading, frames arrive intact and snr_est_db is
+        10*log10(|h_est|^2 / noise_var_est)."""
+        rng = np.random.default_rng(3)
+        payloads = [rng.integers(0, 256, 200, dtype=np.uint8) for _ in range(4)]
+        result = self.run_link(payloads, esno_db=40.0, fading="rayleigh", seed=5)
+        for meta, _ in result:
+            self.assertAlmostEqual(meta["snr_est_db"],
+                                   10 * np.log10(abs(meta["h_est"]) ** 2 / meta["noise_var_est"]), 6)
+        good = [(meta, data) for meta, data in result if meta["ldpc_ok"]]
+        self.assertGreaterEqual(len(good), 3)  # a frame may sit in a deep fade (P(|h|^2 < 1e-3) ~ 0.1%)
+        for meta, data in good:
+            np.testing.assert_array_equal(data, payloads[meta["seq"]])
+
+    def test_noise_and_garbage_stream(self):
+        """Noise only, then random 8-PSK-like garbage, then a real burst: no crash, no false
+        frame, and the real burst is delivered."""
+        tb = gr.top_block()
+        rng = np.random.default_rng(4)
+        garbage = np.concatenate([
+            (rng.standard_normal(20000) + 1j * rng.standard_normal(20000)) * 0.7,
+            np.exp(2j * np.pi * rng.integers(0, 8, 20000) / 8),
+            np.zeros(500)]).astype(np.complex64)
+        tx_tb = gr.top_block()
+        tx = phy_tx(code=CODE.name)
+        burst_sink = blocks.vector_sink_c()
+        probe = blocks.message_debug()
+        tx_tb.connect(tx, burst_sink)
+        tx_tb.msg_connect(tx, "coded", probe, "store")
+        tx_tb.start()
+        tx.post_pdu(pdu([1, 2, 3, 4], seq=77))
+        wait_for(probe, 1)
+        time.sleep(0.1)
+        tx_tb.stop()
+        tx_tb.wait()
+        burst = np.array(burst_sink.data(), dtype=np.complex64)
+        self.assertGreater(burst.size, 0)
+
+        source = blocks.vector_source_c(np.concatenate([garbage, burst[:700], burst]).tolist())
+        noise = analog.noise_source_c(analog.GR_GAUSSIAN, 0.05, 3)
+        add = blocks.add_cc()
+        rx = phy_rx(code=CODE.name)
+        sink = blocks.message_debug()
+        tb.connect(source, (add, 0))
+        tb.connect(noise, blocks.head(gr.sizeof_gr_complex, garbage.size + 700 + burst.size), (add, 1))
+        tb.connect(add, rx)
+        tb.msg_connect(rx, "out", sink, "store")
+        tb.start()
+        wait_for(sink, 1)
+        tb.stop()
+        tb.wait()
+        result = received(sink)
+        self.assertEqual(len(result), 1)
+        self.assertEqual(result[0][0]["seq"], 77)
+        np.testing.assert_array_equal(result[0][1], [1, 2, 3, 4])
+        self.assertEqual(rx.sync.receiver.stats["frames"], 1)
+
+    def test_bad_arguments(self):
+        """Bad threading, bank size, iteration count or code raise ValueError."""
+        for kwargs in ({"threading": "turbo"}, {"threading": "capillary", "n_decoders": 3},
+                       {"threading": "ordinary", "n_decoders": 1}, {"max_iter": 0}, {"code": "x"}):
+            with self.subTest(**kwargs), self.assertRaises(ValueError):
+                phy_rx(**kwargs)
+        for kwargs in ({"fading": "rician"}, {"doppler": -0.1}, {"seed": -1}, {"esno_db": float("nan")}):
+            with self.subTest(**kwargs), self.assertRaises(ValueError):
+                channel(**kwargs)
+
+
+if __name__ == "__main__":
+    gr_unittest.run(qa_phy_loopback)
