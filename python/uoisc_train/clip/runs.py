@@ -1,0 +1,100 @@
+"""Reproducible training runs: run folder with params.json, seeding, checkpoints.
+
+Shared by the tiny CLIP and tiny judge trainers (open_clip's habit of writing
+every argument next to the checkpoints, plus the seed, commit and machine).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
+           "prepare_run_dir", "save_checkpoint", "load_checkpoint"]
+
+_log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "last.pt"
+# Arguments that may differ between a run and its resumption.
+_RESUME_FREE_ARGS = {"resume", "threads", "export"}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch, and ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def git_commit() -> str | None:
+    """Commit of the checkout this code runs from (None outside git)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine_description() -> str:
+    """One line: CPU model, cores, torch threads, torch version (for model cards)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"with {torch.get_num_threads()} threads, no GPU")
+
+
+def prepare_run_dir(run_dir: str | Path, params: dict[str, Any], resume: bool) -> Path:
+    """Create the run folder and write ``params.json`` (args, commit, machine).
+
+    Raises:
+        ValueError: resuming with arguments other than those recorded, or
+            starting a fresh run in a folder that already holds a checkpoint.
+    """
+    run_dir = Path(run_dir)
+    params_path = run_dir / "params.json"
+    recorded = json.loads(params_path.read_text()) if params_path.is_file() else None
+    if resume and recorded is not None:
+        changed = {k for k in params if k not in _RESUME_FREE_ARGS
+                   and recorded.get("args", {}).get(k) != params[k]}
+        if changed:
+            raise ValueError(f"cannot resume {run_dir} with changed arguments {sorted(changed)}")
+    if not resume and (run_dir / CHECKPOINT_NAME).exists():
+        raise ValueError(f"{run_dir} already holds a checkpoint; pass --resume or another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = {"args": params, "git_commit": git_commit(), "machine": machine_description()}
+    params_path.write_text(json.dumps(record, indent=2) + "\n")
+    return run_dir
+
+
+def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``last.pt`` atomically (a crash never leaves a half-written checkpoint)."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's last checkpoint, or None when there is none yet."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        return None
+    _log.info("resuming from %s", path)
+    return torch.load(path, map_location="cpu", weights_only=False)

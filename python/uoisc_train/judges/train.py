@@ -1,0 +1,189 @@
+"""Training of the tiny VQA judge on generated VQA of all families (``pretrain`` split).
+
+Example (the shipped model, see ``models/uoisc-tiny-judge/MODEL_CARD.md``)::
+
+    python -m uoisc_train.judges.train --run-dir runs/tiny-judge --export models/uoisc-tiny-judge
+
+The judge plays nanoLLaVA, which saw everything: it trains on scenes and
+questions of every family, the held-out one included, and is then evaluated
+on clean ``test_seen`` and ``test_zeroshot`` scenes from another seed stream.
+Scenes are generated once into memory; every scene carries one question per
+kind. Light Gaussian pixel noise is added during training so that the judge
+does not key on exact colour values (it later judges reconstructions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from uoisc_train.clip.evaluate import generate_scenes
+from uoisc_train.clip.runs import (load_checkpoint, machine_description, prepare_run_dir,
+                                   save_checkpoint, seed_everything)
+from uoisc_train.judges.evaluate import judge_metrics
+from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
+from uoisc_train.judges.tiny import save_judge_artefact
+from uoisc_train.world import ANSWERS, GENERATOR_VERSION, PRETRAIN_SPLIT, answer_index
+
+_log = logging.getLogger("uoisc_train.judges.train")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m uoisc_train.judges.train", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+    data = parser.add_argument_group("data")
+    data.add_argument("--train-scenes", type=int, default=16000, help="pretrain scenes (5 questions each)")
+    data.add_argument("--data-seed", type=int, default=0, help="dataset seed of the training scenes")
+    data.add_argument("--image-size", type=int, default=64)
+    data.add_argument("--noise-std", type=float, default=0.03, help="max std of pixel noise in [0,1] units")
+    model = parser.add_argument_group("model")
+    model.add_argument("--width", type=int, default=96)
+    model.add_argument("--text-width", type=int, default=64)
+    model.add_argument("--film-blocks", type=int, default=3)
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("-e", "--epochs", type=int, default=4, help="passes over all (scene, question) pairs")
+    optim.add_argument("-b", "--batch-size", type=int, default=128)
+    optim.add_argument("--lr", type=float, default=2e-3)
+    optim.add_argument("--weight-decay", type=float, default=0.01)
+    optim.add_argument("--warmup-steps", type=int, default=200)
+    optim.add_argument("--seed", type=int, default=0, help="seed of init, batch order and noise")
+    run = parser.add_argument_group("run")
+    run.add_argument("--eval-scenes", type=int, default=400, help="scenes per evaluation split")
+    run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    run.add_argument("--export", default=None, help="write the trained model folder here")
+    return parser
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for name in ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not 0 <= args.noise_std < 0.5:
+        parser.error(f"--noise-std must be in [0, 0.5), got {args.noise_std}")
+
+
+def _lr_at(step: int, total: int, args: argparse.Namespace) -> float:
+    """Linear warm-up then cosine decay to zero."""
+    if step < args.warmup_steps:
+        return args.lr * (step + 1) / args.warmup_steps
+    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
+    return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
+
+
+def _training_tensors(args, judge: TinyVqaJudge):
+    """Images (uint8 S x 3 x H x W) and, per (scene, question) pair: scene index, tokens, answer."""
+    scenes = generate_scenes(PRETRAIN_SPLIT, args.train_scenes, args.data_seed, args.image_size)
+    images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    pairs = [(i, qa) for i, scene in enumerate(scenes) for qa in scene.qa]
+    scene_index = torch.tensor([i for i, _ in pairs])
+    tokens = judge.tokenize([qa.question for _, qa in pairs])
+    answers = torch.tensor([answer_index(qa.answer) for _, qa in pairs])
+    return images, scene_index, tokens, answers
+
+
+def _fp16_rounded(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy whose weights went through fp16, as they are stored in the model folder."""
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in rounded.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    return rounded.eval()
+
+
+def train(args: argparse.Namespace, command: str) -> dict:
+    """Run (or resume) a judge training; return the final metrics.
+
+    Args:
+        args: parsed command-line arguments.
+        command: the command line, recorded in the model folder.
+    """
+    torch.set_num_threads(args.threads)
+    run_dir = prepare_run_dir(args.run_dir, vars(args), args.resume)
+    seed_everything(args.seed)
+    config = TinyJudgeConfig(answers=tuple(ANSWERS), image_size=args.image_size, width=args.width,
+                             text_width=args.text_width, film_blocks=args.film_blocks)
+    judge = TinyVqaJudge(config)
+    optimizer = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    start_epoch, elapsed = 0, 0.0
+    checkpoint = load_checkpoint(run_dir) if args.resume else None
+    if checkpoint is not None:
+        judge.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+
+    started = time.monotonic()
+    images, scene_index, tokens, answers = _training_tensors(args, judge)
+    n_pairs = len(answers)
+    steps_per_epoch = n_pairs // args.batch_size
+    total_steps = steps_per_epoch * args.epochs
+    for epoch in range(start_epoch, args.epochs):
+        judge.train()
+        generator = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        order = torch.randperm(n_pairs, generator=generator)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=10)
+        correct = seen = 0
+        for step_in_epoch in bar:
+            step = epoch * steps_per_epoch + step_in_epoch
+            for group in optimizer.param_groups:
+                group["lr"] = _lr_at(step, total_steps, args)
+            batch = order[step_in_epoch * args.batch_size:(step_in_epoch + 1) * args.batch_size]
+            pixels = images[scene_index[batch]].float() / 255.0
+            noise_std = torch.rand(len(batch), 1, 1, 1, generator=generator) * args.noise_std
+            pixels = (pixels + noise_std * torch.randn(pixels.shape, generator=generator)).clamp(0, 1)
+            logits = judge(pixels, tokens[batch])["logits"]
+            loss = F.cross_entropy(logits, answers[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            correct += (logits.argmax(-1) == answers[batch]).sum().item()
+            seen += len(batch)
+            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct / seen:.3f}", refresh=False)
+        save_checkpoint(run_dir, {"model": judge.state_dict(), "optimizer": optimizer.state_dict(),
+                                  "epoch": epoch, "elapsed_s": elapsed + time.monotonic() - started})
+        _log.info("epoch %d done, train accuracy %.4f", epoch + 1, correct / seen)
+    train_wall_s = elapsed + time.monotonic() - started
+
+    shipped = _fp16_rounded(judge)
+    metrics = judge_metrics(shipped, args.eval_scenes, size=args.image_size)
+    metrics["train_wall_s"] = round(train_wall_s, 1)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _log.info("metrics: %s", metrics)
+    if args.export:
+        provenance = {
+            "data": {"split": PRETRAIN_SPLIT, "train_scenes": args.train_scenes,
+                     "questions_per_scene": len(answers) // args.train_scenes,
+                     "data_seed": args.data_seed, "image_size": args.image_size,
+                     "generator_version": GENERATOR_VERSION},
+            "training": {"command": command, "args": vars(args), "train_wall_s": round(train_wall_s, 1),
+                         "machine": machine_description()},
+        }
+        save_judge_artefact(args.export, shipped, provenance, metrics)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Command-line entry point; returns the final metrics (for tests)."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return train(args, " ".join([parser.prog, *argv]))
+
+
+if __name__ == "__main__":
+    main()
