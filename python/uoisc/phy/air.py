@@ -121,7 +121,7 @@ def filler_symbols(length=FILLER_LEN, seed=FILLER_SEED):
     return np.exp(1j * (np.pi / 8 + np.pi / 2 * quadrant)).astype(np.complex64)
 
 
-def fill_guards(symbols, start_index, filler):
+def fill_guard_symbols(symbols, start_index, filler):
     """Replace exact-zero symbols by the filler sequence, indexed by position.
 
     Args:
@@ -163,8 +163,7 @@ def resolve_phase_ambiguity(received, reference, order=8):
     if len(received) < len(reference):
         raise ValueError(
             f"received ({len(received)} symbols) shorter than reference ({len(reference)})")
-    # Correlate on the order-th power: it removes the data's phase
-    # modulation only when symbols are PSK, so use the known reference instead.
+    # The demodulator's delay is unknown: find it on the known symbols.
     corr = np.abs(np.correlate(received, reference, mode="valid"))
     lag = int(np.argmax(corr))
     segment = received[lag:lag + len(reference)]
@@ -205,7 +204,7 @@ class guard_filler(gr.basic_block):
             return n
         n = min(len(input_items[0]), len(out))
         chunk = input_items[0][:n]
-        out[:n] = fill_guards(chunk, self.nitems_written(0), self._filler) if self._fill else chunk
+        out[:n] = fill_guard_symbols(chunk, self.nitems_written(0), self._filler) if self._fill else chunk
         for tag in self.get_tags_in_window(0, 0, n):
             self.add_item_tag(0, tag.offset + self._lead_in, tag.key, tag.value, tag.srcid)
         self.consume(0, n)
@@ -296,6 +295,6 @@ class air_demodulator(gr.hier_block2):
         self.connect(self, self.agc, self.fll, self.symbol_sync, self.costas, self)
         # GNU Radio 3.10.5.1's band-edge FLL never updates its frequency unless
         # all four outputs (signal, frequency, phase, error) are connected.
-        self._fll_taps = [blocks.null_sink(gr.sizeof_float) for _ in range(3)]
-        for port, sink in enumerate(self._fll_taps, start=1):
+        self._fll_unused_outputs = [blocks.null_sink(gr.sizeof_float) for _ in range(3)]
+        for port, sink in enumerate(self._fll_unused_outputs, start=1):
             self.connect((self.fll, port), sink)

@@ -13,7 +13,7 @@ import pmt
 from gnuradio import blocks, channels, digital, gr, gr_unittest
 
 from gnuradio.uoisc.phy import link_sim
-from gnuradio.uoisc.phy.air import (air_demodulator, air_modulator, fill_guards,
+from gnuradio.uoisc.phy.air import (air_demodulator, air_modulator, fill_guard_symbols,
                                     filler_symbols, guard_filler, noise_voltage_for_esno,
                                     resolve_phase_ambiguity, rrc_taps)
 
@@ -83,7 +83,7 @@ class qa_air(gr_unittest.TestCase):
         """Exact-zero guards are replaced by the filler indexed by absolute position."""
         filler = filler_symbols()
         chunk = np.array([1, 0, 0, 1j, 0], dtype=np.complex64)
-        out = fill_guards(chunk, start_index=len(filler) - 1, filler=filler)
+        out = fill_guard_symbols(chunk, start_index=len(filler) - 1, filler=filler)
         np.testing.assert_array_equal(out[[0, 3]], chunk[[0, 3]])
         np.testing.assert_array_equal(out[[1, 2, 4]], filler[[0, 1, 3]])
         self.assertTrue(np.allclose(np.abs(filler), 1.0))
@@ -105,7 +105,7 @@ class qa_air(gr_unittest.TestCase):
         out = np.array(sink.data())
         filler = filler_symbols()
         np.testing.assert_array_equal(out[:lead_in], filler[:lead_in])
-        expected = fill_guards(data, lead_in, filler)
+        expected = fill_guard_symbols(data, lead_in, filler)
         np.testing.assert_array_equal(out[lead_in:], expected)
         self.assertEqual([t.offset for t in sink.tags()], [lead_in + 5])
 
