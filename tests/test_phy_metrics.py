@@ -98,3 +98,12 @@ def test_link_stats_length_mismatch_counts_whole_frame_wrong():
     summary = stats.summary()
     assert summary["frames_wrong"] == 1
     assert summary["ber_post_decoding"] == 1.0
+
+
+def test_link_stats_counts_frames_with_wrong_number_of_crc_flags():
+    """Two CRC flags for a one-codeword payload are not scored but counted as a mismatch."""
+    stats = metrics.LinkStats()
+    stats.add_delivered(b"ab", b"ab", cw_crc_ok=[1, 1], bytes_per_codeword=8)
+    summary = stats.summary()
+    assert summary["crc_flag_count_mismatches"] == 1
+    assert summary["crc_flag_accuracy"] is None

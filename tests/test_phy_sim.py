@@ -34,6 +34,18 @@ def test_tiny_run_writes_json_and_png_with_sane_fields(tmp_path):
     assert (tmp_path / "phy_sim.png").read_bytes()[:8] == PNG_MAGIC
 
 
+def test_air_path_run_delivers_through_the_modem(tmp_path):
+    """--air at 20 dB (CFO 0.002 cycles/sample, 100 ppm clock error) delivers all 3 PDUs
+    intact through the RRC modem and channel_model."""
+    status = phy_sim.main(["-n", "3", "-b", "100", "-e", "20", "-f", "awgn", "--air",
+                           "--no-pre-ber", "-o", str(tmp_path)])
+    assert status == 0
+    (point,) = json.loads((tmp_path / "phy_sim.json").read_text())["points"]
+    assert point["config"]["air"] is True
+    assert point["frames_delivered"] == 3 and point["fer"] == 0.0
+    assert point["ber_pre_decoding"] is None
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--air", "-f", "rayleigh"], "--air"),
     (["-t", "none", "-j", "4"], "--threading none"),

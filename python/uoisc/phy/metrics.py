@@ -137,6 +137,8 @@ class LinkStats:
     coded_bits: int = 0
     coded_bit_errors: int = 0
     crc: dict = dataclasses.field(default_factory=lambda: crc_flag_confusion([], []))
+    #: Frames whose number of CRC flags did not match their codewords (not scored).
+    crc_flag_count_mismatches: int = 0
     snr_estimates_db: list = dataclasses.field(default_factory=list)
 
     def add_delivered(self, sent_payload, received_payload, cw_crc_ok, bytes_per_codeword,
@@ -172,6 +174,8 @@ class LinkStats:
         if flags.size == truth.size:
             for key, value in crc_flag_confusion(flags, truth).items():
                 self.crc[key] += value
+        else:
+            self.crc_flag_count_mismatches += 1
         if snr_est_db is not None:
             self.snr_estimates_db.append(float(snr_est_db))
 
@@ -207,6 +211,7 @@ class LinkStats:
             "info_bits_delivered": self.info_bits_delivered,
             "crc_flag_accuracy": _ratio(crc_right, crc_total),
             "crc_flags": dict(self.crc),
+            "crc_flag_count_mismatches": self.crc_flag_count_mismatches,
             "info_bits_correct": self.info_bits_correct,
         }
         if true_esno_db is not None:
