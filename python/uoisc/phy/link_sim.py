@@ -31,6 +31,9 @@ import pmt
 from gnuradio import blocks, channels, gr
 
 from . import air, codes, framing, metrics
+from .channel import channel
+from .phy_rx import phy_rx
+from .phy_tx import phy_tx
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +142,6 @@ class LinkFlowgraph(gr.top_block):
 
     def __init__(self, config):
         gr.top_block.__init__(self, "uoisc_link_sim")
-        # Imported here so that the plain helpers above stay importable while
-        # the PHY blocks are being built.
-        from . import channel, phy_rx, phy_tx
-
         self.injector = pdu_injector()
         self.tx = phy_tx(code=config.code)
         threading = None if config.threading == "none" else config.threading
