@@ -67,7 +67,7 @@ class deframer(gr.sync_block):
         out_meta["cw_crc_ok"] = crc_ok.astype(np.uint8)
         out_meta["ldpc_ok"] = bool(crc_ok.all())
         if not crc_ok.all():
-            self.logger.info(f"frame seq {meta['seq']}: {int((~crc_ok).sum())}/{crc_ok.size} codewords failed CRC")
+            self.logger.debug(f"frame seq {meta['seq']}: {int((~crc_ok).sum())}/{crc_ok.size} codewords failed CRC")
         self.message_port_pub(pmt.intern("out"), make_pdu(out_meta, np.frombuffer(payload, dtype=np.uint8)))
 
     def work(self, input_items, output_items):
