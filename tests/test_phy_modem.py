@@ -137,3 +137,9 @@ def test_burst_layout():
     assert not burst[-10:].any()
     with pytest.raises(ValueError, match="-1"):
         mapping.build_burst(bytes(8), np.ones(3, np.uint8), guard_len=-1)
+
+
+def test_guard_turns_nan_into_erasure():
+    """A NaN LLR becomes +LLR_MIN_ABS (an erasure the decoder can handle), never NaN."""
+    llr = demapper.guard_llr(np.array([np.nan, -np.inf, np.inf], dtype=np.float32))
+    assert llr.tolist() == pytest.approx([demapper.LLR_MIN_ABS, -demapper.LLR_CLIP, demapper.LLR_CLIP])

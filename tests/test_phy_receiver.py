@@ -129,3 +129,18 @@ def test_fading_gains_have_unit_power():
     """E|h|^2 = 1 within 5 standard deviations (|h|^2 is exponential: std 1)."""
     gains = block_fading_gains(20000, seed=1)
     assert abs(np.mean(np.abs(gains) ** 2) - 1) < 5 / np.sqrt(20000)
+
+
+def test_non_finite_samples_do_not_break_the_receiver():
+    """NaN/inf samples in a burst are zeroed and counted, no exception; the next clean burst is received."""
+    rng = np.random.default_rng(6)
+    broken, _ = make_burst(200, 1, rng)
+    broken[700:720] = np.nan
+    broken[10] = np.inf
+    good, coded = make_burst(200, 2, rng)
+    rx = new_receiver()
+    frames = rx.push(np.concatenate([awgn(broken, 20.0, rng), awgn(good, 20.0, rng)]))
+    assert frames[-1].header.seq == 2
+    assert np.array_equal((frames[-1].llr > 0).astype(np.uint8), coded)
+    assert all(np.all(np.isfinite(f.llr)) for f in frames)
+    assert rx.stats["non_finite"] == 21

@@ -24,8 +24,10 @@ LLR_MIN_ABS = 1e-3
 
 
 def guard_llr(llr):
-    """Clip to +-LLR_CLIP and push values closer to 0 than LLR_MIN_ABS out to it."""
-    llr = np.clip(np.asarray(llr, dtype=np.float32), -LLR_CLIP, LLR_CLIP)
+    """Clip to +-LLR_CLIP, push values closer to 0 than LLR_MIN_ABS out to it and
+    turn NaN (from non-finite input samples) into that near-erasure too."""
+    llr = np.nan_to_num(np.asarray(llr, dtype=np.float32), nan=LLR_MIN_ABS)
+    llr = np.clip(llr, -LLR_CLIP, LLR_CLIP)
     tiny = np.abs(llr) < LLR_MIN_ABS
     llr[tiny] = np.where(llr[tiny] < 0, -LLR_MIN_ABS, LLR_MIN_ABS)
     return llr

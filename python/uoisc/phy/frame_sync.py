@@ -59,6 +59,7 @@ class frame_sync(gr.basic_block):
         self.receiver = BurstReceiver(n, k, code_id, threshold)
         self.n, self.n_decoders, self.emit_llr = int(n), int(n_decoders), bool(emit_llr)
         self._queue = collections.deque()  # LLR arrays waiting for output space
+        self.logger = gr.logger("uoisc.phy.frame_sync")
         self.message_port_register_out(pmt.intern("frames"))
         self.message_port_register_out(pmt.intern("llr"))
 
@@ -80,7 +81,13 @@ class frame_sync(gr.basic_block):
     def general_work(self, input_items, output_items):
         samples = input_items[0]
         if len(samples):
-            for frame in self.receiver.push(samples):
+            try:
+                frames = self.receiver.push(samples)
+            except ValueError as err:  # never stop a running flowgraph on odd input
+                self.logger.error(f"receiver reset after bad input: {err}")
+                self.receiver.reset()
+                frames = []
+            for frame in frames:
                 self._enqueue(frame)
             self.consume(0, len(samples))
         out = output_items[0]

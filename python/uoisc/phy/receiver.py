@@ -65,15 +65,28 @@ class BurstReceiver:
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
-        self._buf = np.zeros(0, dtype=np.complex64)
+        self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "truncated": 0,
+                      "non_finite": 0}
         self._offset = 0  # stream index of _buf[0]
+        self.reset()
+
+    def reset(self):
+        """Forget buffered samples and any frame in progress (statistics are kept)."""
+        if hasattr(self, "_buf"):
+            self._offset += self._buf.size
+        self._buf = np.zeros(0, dtype=np.complex64)
         self._pending = None  # (header, estimate, total_len) while a payload arrives
         self._checked = 0  # payload positions already searched for a preamble
-        self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "truncated": 0}
 
     def push(self, samples):
         """Add samples; return the list of :class:`ReceivedFrame` completed."""
-        self._buf = np.concatenate([self._buf, np.asarray(samples, dtype=np.complex64)])
+        samples = np.asarray(samples, dtype=np.complex64)
+        bad = ~np.isfinite(samples)
+        if bad.any():  # one inf would turn every FFT correlation of the buffer into NaN
+            self.stats["non_finite"] += int(bad.sum())
+            logger.warning("zeroed %d non-finite input samples", int(bad.sum()))
+            samples = np.where(bad, 0, samples).astype(np.complex64)
+        self._buf = np.concatenate([self._buf, samples])
         frames = []
         while True:
             progressed, frame = (self._wait_payload() if self._pending else self._search())
