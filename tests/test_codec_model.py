@@ -144,3 +144,16 @@ def test_real_tiny_clip_backbone_runs_through_the_codec():
     indices = model.compress(torch.rand(2, 3, 64, 64), tokens)
     assert indices.shape == (2, 3, 64, 2) and indices.dtype == torch.int64
     assert model.decompress(indices).shape == (2, 3, 64, 64)
+
+
+def test_vit_b16_sized_codec_round_trips_224_images():
+    """The paper's geometry (224x224, patch 16 -> 14x14 grid, layers {3, 6, 9, 12}) gives
+    4 x 196 x S indices and decodes back to 224x224 (tiny widths keep it fast)."""
+    from uoisc_train.codec import CodecConfig
+    config = CodecConfig(backbone="ViT-B-16", layers=(3, 6, 9, 12), image_size=224, grid_size=14,
+                         shared_dim=8, segment_length=4, codebook_size=8, decoder_channels=4)
+    backbone = FakeBackbone(layers=(3, 6, 9, 12), image_size=224, patch=16, image_width=8)
+    model = UOISC(config, backbone=backbone).eval()
+    indices = model.compress(torch.rand(1, 3, 224, 224), make_token_ids(1))
+    assert indices.shape == (1, 4, 196, 2)
+    assert model.decompress(indices).shape == (1, 3, 224, 224)

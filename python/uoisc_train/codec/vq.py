@@ -164,7 +164,8 @@ class SegmentVectorQuantizer(nn.Module):
         if indices.ndim < 1 or indices.shape[-1] != self.n_segments:
             raise ValueError(f"indices of shape {tuple(indices.shape)}: last dimension must be "
                              f"the {self.n_segments} segments")
-        if not torch.jit.is_tracing() and indices.numel():
+        exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        if not exporting and indices.numel():
             low, high = int(indices.min()), int(indices.max())
             if low < 0 or high >= self.codebook_size:
                 bad = low if low < 0 else high
