@@ -117,3 +117,22 @@ def test_one_optimisation_step_reduces_the_phase_one_loss():
     with torch.no_grad():
         after = phase_one_loss(model(images, tokens), images, config, judge, questions)["loss"]
     assert after.item() < before.item()
+
+
+def test_relevance_loss_with_the_tiny_vqa_judge_agrees_with_the_judges_own_eq_11():
+    """With the project's TinyVqaJudge (random init, eval, frozen) the codec's eq. 11 equals
+    uoisc_train.judges.cosine_relevance_loss on the same hidden states, and is differentiable
+    w.r.t. the reconstruction."""
+    judges = pytest.importorskip("uoisc_train.judges")
+    from uoisc_train.world import ANSWERS
+    torch.manual_seed(0)
+    judge = judges.TinyVqaJudge(judges.TinyJudgeConfig(answers=tuple(ANSWERS))).eval()
+    judge.requires_grad_(False)
+    images = torch.rand(2, 3, 64, 64)
+    x_hat = torch.rand(2, 3, 64, 64, requires_grad=True)
+    loss = relevance_loss(judge, images, x_hat, QUESTIONS)
+    expected = judges.cosine_relevance_loss(judge.hidden(images, QUESTIONS),
+                                            judge.hidden(x_hat, QUESTIONS))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss.backward()
+    assert x_hat.grad.abs().sum() > 0

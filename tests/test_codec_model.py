@@ -125,6 +125,20 @@ def test_index_noise_hook_only_acts_in_training(model, batch):
         model.index_error_rate = 1.5
 
 
+def test_decoder_sees_the_corrupted_codewords_in_training(model, batch):
+    """At index_error_rate = 1 every segment the decoder receives is the codeword of a
+    different index than the clean one; in eval mode it receives the clean codewords."""
+    images, tokens = batch
+    seen = []
+    model.decoder.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach()))
+    model.index_error_rate = 1.0
+    clean = model.train()(images, tokens)["indices"]
+    received = model.quantizer.nearest(model.quantizer.split(seen[-1]))
+    assert (received != clean).all()
+    model.eval()(images, tokens)
+    assert torch.equal(model.quantizer.nearest(model.quantizer.split(seen[-1])), clean)
+
+
 def test_trainable_parameters_exclude_the_frozen_backbone(model):
     """The optimiser never sees the frozen CLIP weights."""
     trainable = {id(p) for p in model.trainable_parameters()}

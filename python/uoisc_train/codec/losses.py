@@ -44,7 +44,9 @@ def relevance_loss(judge: Judge, images: Tensor, x_hat: Tensor, questions: Any) 
 
     The judge sees the original and the reconstructed image with the same
     question; the original's hidden states are a fixed target (no gradient),
-    the reconstruction's carry the gradient back to the codec.
+    the reconstruction's carry the gradient back to the codec. The judge is a
+    fixed, pretrained model: the caller puts it in eval mode and freezes its
+    parameters (this function changes neither).
 
     Args:
         judge: object with ``hidden(images, questions) -> N x T x D``.

@@ -172,18 +172,13 @@ class UOISC(nn.Module):
         """
         aligned = self.encode(images, token_ids)
         vq = self.quantizer(aligned)
-        quantized, index_errors = vq.quantized, torch.zeros(())
+        quantized, index_errors = vq.quantized, aligned.new_zeros(())
         if self.training and self.index_error_rate > 0:
             noisy = corrupt_indices(vq.indices, self.index_error_rate, self.config.codebook_size)
-            changed = (noisy != vq.indices).unsqueeze(-1)
-            # Changed segments carry the wrong codeword forward; the gradient
-            # still reaches the encoder straight-through, as for clean ones.
-            wrong = self.quantizer.lookup(noisy).detach()
-            segments = self.quantizer.split(aligned)
-            noisy_segments = segments + (self.quantizer.split(wrong) - segments).detach()
-            quantized = torch.where(changed, noisy_segments,
-                                    self.quantizer.split(quantized)).reshape(aligned.shape)
-            index_errors = changed.float().mean()
+            # The decoder sees the codewords of the corrupted indices; the encoder
+            # still gets the straight-through gradient, as for clean indices.
+            quantized = aligned + (self.quantizer.lookup(noisy) - aligned).detach()
+            index_errors = (noisy != vq.indices).float().mean()
         return {
             "x_hat": self.decoder(quantized),
             "indices": vq.indices,
