@@ -50,17 +50,22 @@ class phy_rx(gr.hier_block2):
             a valid codeword).
         threshold: preamble detection threshold (normalised correlation).
         emit_llr: publish LLRs on ``llr``.
+        tracking_len: 0 (default) equalises each burst with one gain, right for
+            block fading; >= 8 tracks the gain by decision-directed LS over
+            segments of that many symbols, for Doppler (fD*Ts up to ~1e-4;
+            see docs/phy.md for what it gains and its phase-slip risk).
     """
 
     def __init__(self, code=codes.DEFAULT_CODE, threading="capillary", n_decoders=2, max_iter=50,
-                 threshold=sync.DEFAULT_THRESHOLD, emit_llr=False):
+                 threshold=sync.DEFAULT_THRESHOLD, emit_llr=False, tracking_len=0):
         gr.hier_block2.__init__(self, "uoisc_phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(max_iter) < 1:
             raise ValueError(f"max_iter {max_iter} must be >= 1")
         self.code = codes.get_code(code)
         n_decoders = check_decoder_bank(threading, n_decoders)
-        self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr)
+        self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr,
+                               tracking_len)
         decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
                     for _ in range(n_decoders)]
         self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)

@@ -12,7 +12,9 @@
 3. re-estimates h and N0 on preamble + header (576 known symbols once the
    header CRC passed), which cuts the estimation error by 3x;
 4. waits for the whole payload, equalises it with that single estimate (flat
-   fading, constant over the burst) and computes max-log LLRs (``demapper``).
+   fading, constant over the burst) -- or, with ``tracking_len``, with gains
+   tracked by decision-directed LS (``tracking``) -- and computes max-log LLRs
+   (``demapper``).
 
 A preamble found inside a payload that is still arriving means the previous
 burst was truncated: that burst is dropped (logged) and the new one decoded.
@@ -28,6 +30,7 @@ import numpy as np
 from . import framing, mapping, sync
 from .demapper import maxlog_llr
 from .estimator import ChannelEstimate, estimate_channel
+from .tracking import track_gain
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +62,17 @@ class BurstReceiver:
         k: information bits per codeword.
         code_id: header id of the code this receiver decodes.
         threshold: preamble detection threshold on the normalised metric (0, 1).
+        tracking_len: 0 to equalise the whole payload with the preamble + header
+            estimate (block fading), or the segment length of decision-directed
+            gain tracking (``tracking.track_gain``) for time-varying channels.
     """
 
-    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD):
+    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, tracking_len=0):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
+        if tracking_len and tracking_len < 8:
+            raise ValueError(f"tracking_len {tracking_len} must be 0 (off) or >= 8")
+        self.tracking_len = int(tracking_len)
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
         self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "truncated": 0,
                       "non_finite": 0}
@@ -134,6 +143,9 @@ class BurstReceiver:
         known = np.concatenate([mapping.PREAMBLE, mapping.header_symbols(header_bytes)])
         estimate = estimate_channel(self._buf[:_KNOWN_LEN], known)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
+        # Tracking starts from the gain at the end of the header, not its 576-symbol average.
+        self._track_start = (estimate_channel(self._buf[_KNOWN_LEN - self.tracking_len:_KNOWN_LEN],
+                                              known[-self.tracking_len:]).h if self.tracking_len else None)
         self._pending = (header, estimate, _KNOWN_LEN + mapping.payload_symbol_count(n_bits))
         self._checked = _KNOWN_LEN
         return None
@@ -157,9 +169,12 @@ class BurstReceiver:
             self._checked = region_end - plen + 1
         if self._buf.size < total:
             return False, None
-        payload = self._buf[_KNOWN_LEN:total] / estimate.h
+        received = self._buf[_KNOWN_LEN:total]
+        gains = (track_gain(received, self._track_start, self.tracking_len) if self.tracking_len
+                 else np.full(received.size, estimate.h))
+        gain_power = np.maximum(np.abs(gains) ** 2, 1e-12)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
-        llr = maxlog_llr(payload, estimate.noise_var / abs(estimate.h) ** 2)[:n_bits]
+        llr = maxlog_llr(received / gains, estimate.noise_var / gain_power)[:n_bits]
         frame = ReceivedFrame(header, estimate, llr, self._offset)
         self._drop(total)
         self._pending = None
