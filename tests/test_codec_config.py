@@ -92,3 +92,30 @@ def test_replace_validates_again():
     assert CodecConfig().replace(codebook_size=512).bits_per_index == 9
     with pytest.raises(ValueError, match="segment_length"):
         CodecConfig().replace(segment_length=7)
+
+
+def test_named_configs_are_listed_by_file_stem_and_load_exactly():
+    """Every configs/*.json loads as a CodecConfig under its stem; the tiny one is the
+    dataclass default (one truth, not two that could drift)."""
+    from uoisc_train.codec import get_codec_config, list_codec_configs
+    from uoisc_train.codec.registry import CONFIG_DIR
+    names = list_codec_configs()
+    assert {"uoisc-tiny", "uoisc-vit-b16"} <= set(names)
+    for name in names:
+        config = get_codec_config(name)
+        assert type(config) is CodecConfig
+        assert config == CodecConfig.from_json((CONFIG_DIR / f"{name}.json").read_text())
+    assert get_codec_config("uoisc-tiny") == CodecConfig()
+    vit = get_codec_config("uoisc-vit-b16")
+    assert (vit.backbone, vit.layers, vit.image_size, vit.grid_size) == ("ViT-B-16", (3, 6, 9, 12), 224, 14)
+
+
+def test_unknown_or_invalid_named_configs_are_refused(tmp_path):
+    """An unknown name lists the known ones; a JSON file with a bad value names it."""
+    from uoisc_train.codec import get_codec_config
+    with pytest.raises(ValueError, match="uoisc-tiny"):
+        get_codec_config("uoisc-huge")
+    bad = tmp_path / "bad.json"
+    bad.write_text(CodecConfig().replace(codebook_size=2).to_json().replace('"codebook_size": 2', '"codebook_size": 1'))
+    with pytest.raises(ValueError, match="codebook_size=1"):
+        get_codec_config(bad)

@@ -171,3 +171,17 @@ def test_vit_b16_sized_codec_round_trips_224_images():
     indices = model.compress(torch.rand(1, 3, 224, 224), make_token_ids(1))
     assert indices.shape == (1, 4, 196, 2)
     assert model.decompress(indices).shape == (1, 3, 224, 224)
+
+
+def test_named_vit_b16_config_matches_the_real_open_clip_vit_b16():
+    """The shipped 'uoisc-vit-b16' config agrees with ClipBackbone('ViT-B-16') (random init:
+    layers, 14x14 grid, 224 px) and one image goes through compress/decompress."""
+    clip = pytest.importorskip("uoisc_train.clip.backbone")
+    from uoisc_train.codec import get_codec_config
+    torch.manual_seed(0)
+    config = get_codec_config("uoisc-vit-b16").replace(pretrained=None, decoder_channels=8)
+    backbone = clip.ClipBackbone(config.backbone, pretrained=None, layers=config.layers)
+    model = UOISC(config, backbone=backbone).eval()
+    indices = model.compress(torch.rand(1, 3, 224, 224), backbone.tokenize(["where is the dog?"]))
+    assert indices.shape == (1, *config.indices_shape) == (1, 4, 196, 16)
+    assert model.decompress(indices).shape == (1, 3, 224, 224)

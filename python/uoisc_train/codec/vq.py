@@ -196,8 +196,11 @@ class SegmentVectorQuantizer(nn.Module):
     def _statistics(self, indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Perplexity and usage of this batch, and its S x K histogram (fractions)."""
         flat = indices.reshape(-1, self.n_segments)
-        one_hot = F.one_hot(flat, self.codebook_size).to(torch.float32)
-        histogram = one_hot.mean(dim=0)                              # S x K
+        # One bincount over (segment, codeword) pairs: no M x S x K one-hot tensor.
+        offsets = torch.arange(self.n_segments, device=flat.device) * self.codebook_size
+        counts = torch.bincount((flat + offsets).flatten(),
+                                minlength=self.n_segments * self.codebook_size)
+        histogram = counts.view(self.n_segments, self.codebook_size).float() / max(flat.shape[0], 1)
         entropy = -(histogram * torch.log(histogram.clamp_min(1e-12))).sum(-1)
         return entropy.exp().mean(), (histogram > 0).float().mean(), histogram
 
