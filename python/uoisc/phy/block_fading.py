@@ -63,11 +63,13 @@ class BlockFadingProcess:
         starts = np.unique(np.asarray(starts, dtype=np.int64))
         starts = starts[(starts >= 0) & (starts < samples.size)]
         if self._gain is None and (starts.size == 0 or starts[0] > 0):
-            self._gain = self.next_gains(1)[0]
-        gains = np.concatenate([[self._gain] if self._gain is not None else [0], self.next_gains(starts.size)])
+            self._gain = self.next_gains(1)[0]  # samples before the first block start
+        # gains[0] continues the current block (unused if a block starts at 0); gains[i]
+        # belongs to the block starting at starts[i - 1].
+        current = self._gain if self._gain is not None else np.complex64(0)
+        gains = np.concatenate([[current], self.next_gains(starts.size)])
         segment = np.searchsorted(starts, np.arange(samples.size), side="right")
-        if starts.size:
-            self._gain = gains[-1]
+        self._gain = gains[-1] if starts.size else self._gain
         return samples * gains[segment]
 
 

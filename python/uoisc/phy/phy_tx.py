@@ -31,6 +31,10 @@ class phy_tx(gr.hier_block2):
     u8 vector, 1..65535 bytes) and ``coded`` (per frame, the u8 coded bits,
     metadata ``seq``).
 
+    From Python, inject PDUs with :meth:`post_pdu` (a hier block's own message
+    port cannot be ``_post``-ed to). Keep a reference to the block while the
+    flowgraph runs: it contains Python blocks.
+
     Args:
         code: LDPC code name (``codes.list_codes()``).
         guard_len: zero symbols after each burst.
