@@ -84,6 +84,9 @@ class UOISC(nn.Module):
         self.decoder = SkipFusionDecoder(n_layers, dim, config.decoder_channels,
                                          config.grid_size, config.image_size)
         self.index_error_rate = config.index_error_rate
+        _log.debug("UOISC on %s: %s indices of %d bits = %d bits per image",
+                   config.backbone, "x".join(map(str, config.indices_shape)),
+                   config.bits_per_index, config.bits_per_image)
 
     def _check_backbone(self) -> None:
         cfg, bb = self.config, self.backbone
