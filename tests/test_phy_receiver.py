@@ -186,3 +186,18 @@ def test_tracking_len_too_short_rejected():
     """A tracking segment shorter than 8 symbols raises ValueError."""
     with pytest.raises(ValueError, match="tracking_len 4"):
         BurstReceiver(CODE.n, CODE.k, CODE.code_id, tracking_len=4)
+
+
+def test_reset_forgets_partial_burst_and_keeps_stream_offsets():
+    """After reset() the first half of a burst is forgotten (its second half gives nothing) and
+    a following burst is reported at its true stream offset."""
+    rng = np.random.default_rng(9)
+    first, _ = make_burst(300, 1, rng)
+    second, _ = make_burst(300, 2, rng)
+    rx = new_receiver()
+    half = first.size // 2
+    assert rx.push(awgn(first[:half], 25.0, rng)) == []
+    rx.reset()
+    frames = rx.push(awgn(np.concatenate([first[half:], second]), 25.0, rng))
+    assert [f.header.seq for f in frames] == [2]
+    assert frames[0].sample_offset == first.size

@@ -77,13 +77,12 @@ class BurstReceiver:
         self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "truncated": 0,
                       "non_finite": 0}
         self._offset = 0  # stream index of _buf[0]
+        self._buf = np.zeros(0, dtype=np.complex64)
         self.reset()
 
     def reset(self):
         """Forget buffered samples and any frame in progress (statistics are kept)."""
-        if hasattr(self, "_buf"):
-            self._offset += self._buf.size
-        self._buf = np.zeros(0, dtype=np.complex64)
+        self._drop(self._buf.size)
         self._pending = None  # (header, estimate, total_len) while a payload arrives
         self._checked = 0  # payload positions already searched for a preamble
 
