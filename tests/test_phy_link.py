@@ -50,13 +50,16 @@ def run_frames(n_frames, payload_bytes, esno_db, fading, seed):
     tb.start()
     for seq, payload in enumerate(payloads):
         tx.post_pdu(pmt.cons(pmt.to_pmt({"seq": seq}), pmt.to_pmt(payload)))
-    # Every frame is either decoded or lost at its header: wait until the output is quiet.
-    deadline, last = time.time() + TIMEOUT_S, -1
+    # A frame is lost at its header (no LLRs, no output) or decoded (LLRs, then output):
+    # done when every decoded frame is out and no new frame reached the decoder for 1 s.
+    deadline, last_llr, quiet_since = time.time() + TIMEOUT_S, -1, time.time()
     while time.time() < deadline and out.num_messages() < n_frames:
-        time.sleep(0.5)
-        if out.num_messages() == last and coded.num_messages() == n_frames:
+        time.sleep(0.1)
+        if llr.num_messages() != last_llr:
+            last_llr, quiet_since = llr.num_messages(), time.time()
+        elif (coded.num_messages() == n_frames and out.num_messages() == last_llr
+              and time.time() - quiet_since > 1.0):
             break
-        last = out.num_messages()
     tb.stop()
     tb.wait()
     return payloads, stored(coded), stored(llr), stored(out)
