@@ -30,7 +30,7 @@ def save_judge_artefact(directory: str | Path, judge: TinyVqaJudge, provenance: 
 
 
 def load_tiny_judge(directory: str | Path | None = None) -> TinyVqaJudge:
-    """The trained tiny judge, hash-checked, in eval mode.
+    """The trained tiny judge, hash-checked, frozen (no parameter requires grad), in eval mode.
 
     Raises:
         ArtefactError: hash mismatch, or an answer vocabulary that differs from
@@ -45,4 +45,4 @@ def load_tiny_judge(directory: str | Path | None = None) -> TinyVqaJudge:
                             f"differs from the world's {tuple(ANSWERS)}; retrain it")
     judge = TinyVqaJudge(judge_config)
     judge.load_state_dict(state_dict, strict=True)
-    return judge.eval()
+    return judge.requires_grad_(False).eval()

@@ -3,8 +3,9 @@
 A small CNN turns the image into an ``8 x 8`` grid of tokens; a one-layer
 transformer encodes the question (open_clip BPE ids); FiLM blocks modulate the
 image tokens with the question (Perez et al., FiLM, the classic recipe for
-CLEVR-like "which object?" questions); a pooled head classifies over the
-world's closed answer vocabulary. The modulated image tokens are the judge's
+CLEVR-like "which object?" questions); a head reading the mean, the max and
+a question-driven attention pooling of the tokens classifies over the world's
+closed answer vocabulary. The modulated image tokens are the judge's
 hidden states for the relevance loss (eq. 11), like LLaVA's hidden states at
 the image-token positions.
 """
@@ -115,14 +116,19 @@ class TinyVqaJudge(nn.Module, VqaJudge):
         super().__init__()
         self.config = config
         self.image_encoder = nn.Sequential(
-            _conv_block(3, 32, 2), _conv_block(32, 64, 2), _conv_block(64, config.width, 2))
+            _conv_block(3, 32, 2), _conv_block(32, 64, 2), _conv_block(64, 64, 1),
+            _conv_block(64, config.width, 2))
         grid = config.image_size // 8
         # Absolute position matters ("where is X?"): a learned embedding per grid cell.
         self.grid_position = nn.Parameter(torch.zeros(1, config.width, grid, grid))
         nn.init.normal_(self.grid_position, std=0.02)
         self.question_encoder = _QuestionEncoder(config)
         self.film_blocks = nn.ModuleList(_FilmBlock(config.width) for _ in range(config.film_blocks))
-        self.head = nn.Sequential(nn.Linear(2 * config.width, config.width), nn.SiLU(),
+        # Question-driven attention over the tokens: a direct "where is X?" read-out,
+        # whose sigmoid scores summed over the grid also give a count cue.
+        self.attention_query = nn.Linear(config.width, config.width)
+        self.attention_key = nn.Linear(config.width, config.width)
+        self.head = nn.Sequential(nn.Linear(3 * config.width + 1, config.width), nn.SiLU(),
                                   nn.Linear(config.width, len(config.answers)))
         self._tokenizer = None
 
@@ -146,7 +152,11 @@ class TinyVqaJudge(nn.Module, VqaJudge):
         for block in self.film_blocks:
             x = block(x, question)
         hidden = x.flatten(2).transpose(1, 2)
-        pooled = torch.cat([hidden.mean(1), hidden.amax(1)], dim=-1)
+        scores = torch.einsum("ntd,nd->nt", self.attention_key(hidden), self.attention_query(question))
+        scores = scores / hidden.shape[-1] ** 0.5
+        attended = torch.einsum("nt,ntd->nd", scores.softmax(-1), hidden)
+        count_cue = torch.sigmoid(scores).mean(1, keepdim=True)
+        pooled = torch.cat([hidden.mean(1), hidden.amax(1), attended, count_cue], dim=-1)
         return {"logits": self.head(pooled), "hidden": hidden}
 
     def hidden(self, images: torch.Tensor, questions: Sequence[str]) -> torch.Tensor:
