@@ -50,9 +50,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # 4. Build and install the GNU Radio module into the venv prefix.
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPYTHON_EXECUTABLE="$PY" >/dev/null
-cmake --build "$BUILD" -j2 >/dev/null
-cmake --install "$BUILD" >/dev/null
+# (CMake's chatter, e.g. GrVersion's "git describe" miss in an untagged clone,
+# goes to a log that is shown only when a step fails)
+cmake_log="$VENV/uoisc-cmake.log"
+{ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPYTHON_EXECUTABLE="$PY" &&
+    cmake --build "$BUILD" -j2 && cmake --install "$BUILD"; } >"$cmake_log" 2>&1 ||
+    { cat "$cmake_log" >&2; log "CMake failed (log: $cmake_log)"; exit 1; }
 
 # 5. Environment for GRC, grcc and the tests.
 cat >"$VENV/uoisc-env.sh" <<ENV
