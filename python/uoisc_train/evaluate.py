@@ -1,0 +1,85 @@
+"""Clean-channel evaluation of a codec: MSE/PSNR and the judge's answer match rate.
+
+For every scene of a split and every one of its questions, the image is
+compressed *with that question* (the indices depend on the query through
+FiLM), decoded from error-free indices, and the judge answers the same
+question on the original and on the reconstruction. Answer match = the two
+answers are identical (paper Section IV). Scenes come from the evaluation
+seed stream (``EVAL_SEED``), never a training seed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from uoisc_train.clip.evaluate import EVAL_SEED, generate_scenes, images_to_tensor
+from uoisc_train.codec import UOISC
+
+__all__ = ["evaluate_codec", "evaluate_splits", "psnr_db"]
+
+
+def psnr_db(mse: float) -> float:
+    """PSNR of images in [0, 1]: ``10 log10(1 / mse)`` (inf for a perfect copy)."""
+    if mse < 0:
+        raise ValueError(f"mse={mse!r} must be >= 0")
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+@torch.no_grad()
+def evaluate_codec(model: UOISC, judge: Any, split: str, n_scenes: int, seed: int = EVAL_SEED,
+                   batch_size: int = 64, device: str = "cpu") -> dict[str, Any]:
+    """Metrics of ``model`` with error-free indices on ``n_scenes`` scenes of ``split``.
+
+    Args:
+        model: the codec (put in eval mode here).
+        judge: a VQA judge (``answer(images, questions)``); ``None`` skips the answer match.
+        split: world split, e.g. ``"test_seen"`` or ``"test_zeroshot"``.
+        n_scenes: scenes, each with all of its questions.
+        seed: dataset seed of the scenes.
+        batch_size: (scene, question) pairs per forward pass.
+        device: where to run.
+
+    Returns:
+        ``split``, ``n_pairs``, ``mse`` (mean over pairs and pixels), ``psnr_db``
+        (of that mean MSE), ``answer_match_rate`` (or ``None`` without a judge)
+        and the match rate per question ``kind``.
+    """
+    if n_scenes < 1 or batch_size < 1:
+        raise ValueError(f"n_scenes={n_scenes} and batch_size={batch_size} must be >= 1")
+    model.eval()
+    scenes = generate_scenes(split, n_scenes, seed, size=model.config.image_size)
+    pairs = [(i, qa) for i, scene in enumerate(scenes) for qa in scene.qa]
+    images_all = images_to_tensor(np.stack([scene.image for scene in scenes]))
+    squared_error, matches, kinds = 0.0, [], []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        images = images_all[[i for i, _ in chunk]].to(device)
+        questions = [qa.question for _, qa in chunk]
+        token_ids = model.backbone.tokenize(questions).to(torch.int64).to(device)
+        x_hat = model.decompress(model.compress(images, token_ids))
+        squared_error += float(((x_hat - images) ** 2).mean(dim=(1, 2, 3)).sum())
+        if judge is not None:
+            before, after = judge.answer(images, questions), judge.answer(x_hat, questions)
+            matches += [a == b for a, b in zip(before, after)]
+            kinds += [qa.kind for _, qa in chunk]
+    mse = squared_error / len(pairs)
+    result: dict[str, Any] = {"split": split, "n_scenes": n_scenes, "n_pairs": len(pairs),
+                              "seed": seed, "mse": mse, "psnr_db": psnr_db(mse),
+                              "answer_match_rate": None, "answer_match_by_kind": None}
+    if judge is not None:
+        result["answer_match_rate"] = float(np.mean(matches))
+        result["answer_match_by_kind"] = {
+            kind: float(np.mean([m for m, k in zip(matches, kinds) if k == kind]))
+            for kind in sorted(set(kinds))}
+    return result
+
+
+def evaluate_splits(model: UOISC, judge: Any, n_scenes: int,
+                    splits: tuple[str, ...] = ("test_seen", "test_zeroshot"),
+                    device: str = "cpu") -> dict[str, dict[str, Any]]:
+    """:func:`evaluate_codec` on each split, keyed by split name."""
+    return {split: evaluate_codec(model, judge, split, n_scenes, device=device) for split in splits}
