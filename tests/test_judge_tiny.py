@@ -82,3 +82,19 @@ def test_bad_config_raises_value_error(bad):
     """Invalid configs are refused with ValueError naming the value."""
     with pytest.raises(ValueError):
         TinyJudgeConfig(**{"answers": ("no", "yes"), **bad})
+
+
+def test_shape_logits_only_with_auxiliary_head():
+    """With config.shapes the judge gives per-cell shape logits at stride 4; without, asking raises ValueError."""
+    with_head = TinyVqaJudge(TinyJudgeConfig(answers=tuple(ANSWERS), shapes=("circle", "star")))
+    out = with_head(torch.rand(2, 3, 64, 64), with_head.tokenize(QUESTIONS), with_shape_logits=True)
+    assert out["shape_logits"].shape == (2, 3, 16, 16)
+    plain = TinyVqaJudge(TinyJudgeConfig(answers=tuple(ANSWERS)))
+    with pytest.raises(ValueError, match="shapes"):
+        plain(torch.rand(1, 3, 64, 64), plain.tokenize(QUESTIONS[:1]), with_shape_logits=True)
+
+
+def test_config_round_trips_through_dict():
+    """to_dict/from_dict give back an equal config (what the model folder stores)."""
+    config = TinyJudgeConfig(answers=tuple(ANSWERS), shapes=("circle", "star"), width=64)
+    assert TinyJudgeConfig.from_dict(config.to_dict()) == config

@@ -37,6 +37,8 @@ class TinyJudgeConfig:
         context_length: question tokens kept (open_clip BPE, start/end included).
         film_blocks: number of question-conditioned residual blocks.
         vocab_size: open_clip's BPE vocabulary size.
+        shapes: classes of the auxiliary per-cell shape classifier used in
+            training (class 0 is background, then these shapes); empty: none.
     """
 
     answers: tuple[str, ...]
@@ -46,6 +48,7 @@ class TinyJudgeConfig:
     context_length: int = 32
     film_blocks: int = 3
     vocab_size: int = 49408
+    shapes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.image_size % 8:
@@ -56,11 +59,11 @@ class TinyJudgeConfig:
             raise ValueError(f"width={self.width} must divide by 8, text_width={self.text_width} by 4")
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "answers": list(self.answers)}
+        return {**dataclasses.asdict(self), "answers": list(self.answers), "shapes": list(self.shapes)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TinyJudgeConfig":
-        return cls(**{**values, "answers": tuple(values["answers"])})
+        return cls(**{**values, "answers": tuple(values["answers"]), "shapes": tuple(values.get("shapes", ()))})
 
 
 def _conv_block(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
@@ -110,14 +113,20 @@ class TinyVqaJudge(nn.Module, VqaJudge):
     ``forward(images, token_ids)`` returns ``dict(logits=N x A, hidden=N x T x D)``
     with ``T = (image_size/8)^2`` image tokens and ``D = width``. Images are
     ``N x 3 x H x W`` in ``[0, 1]``; other sizes are resized (bilinear).
+
+    Training aid: with ``config.shapes`` set, ``forward(..., with_shape_logits=True)``
+    also returns ``shape_logits`` (``N x (1+S) x H/4 x W/4``), a per-cell shape
+    classifier on the question-free features. Supervising it with the
+    generator's label maps teaches the shape detectors directly, which
+    answer-only supervision learns very slowly; answers never use it.
     """
 
     def __init__(self, config: TinyJudgeConfig):
         super().__init__()
         self.config = config
-        self.image_encoder = nn.Sequential(
-            _conv_block(3, 32, 2), _conv_block(32, 64, 2), _conv_block(64, 64, 1),
-            _conv_block(64, config.width, 2))
+        self.fine_encoder = nn.Sequential(_conv_block(3, 32, 2), _conv_block(32, 64, 2), _conv_block(64, 64, 1))
+        self.coarse_encoder = _conv_block(64, config.width, 2)
+        self.shape_head = nn.Conv2d(64, 1 + len(config.shapes), 1) if config.shapes else None
         grid = config.image_size // 8
         # Absolute position matters ("where is X?"): a learned embedding per grid cell.
         self.grid_position = nn.Parameter(torch.zeros(1, config.width, grid, grid))
@@ -145,9 +154,11 @@ class TinyVqaJudge(nn.Module, VqaJudge):
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
         return (images - 0.5) / 0.5
 
-    def forward(self, images: torch.Tensor, token_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, token_ids: torch.Tensor,
+                with_shape_logits: bool = False) -> dict[str, torch.Tensor]:
         """Logits over :attr:`TinyJudgeConfig.answers` and the fused hidden states."""
-        x = self.image_encoder(self._prepare(images)) + self.grid_position
+        fine = self.fine_encoder(self._prepare(images))
+        x = self.coarse_encoder(fine) + self.grid_position
         question = self.question_encoder(token_ids)
         for block in self.film_blocks:
             x = block(x, question)
@@ -157,7 +168,12 @@ class TinyVqaJudge(nn.Module, VqaJudge):
         attended = torch.einsum("nt,ntd->nd", scores.softmax(-1), hidden)
         count_cue = torch.sigmoid(scores).mean(1, keepdim=True)
         pooled = torch.cat([hidden.mean(1), hidden.amax(1), attended, count_cue], dim=-1)
-        return {"logits": self.head(pooled), "hidden": hidden}
+        out = {"logits": self.head(pooled), "hidden": hidden}
+        if with_shape_logits:
+            if self.shape_head is None:
+                raise ValueError("with_shape_logits=True needs a config with shapes")
+            out["shape_logits"] = self.shape_head(fine)
+        return out
 
     def hidden(self, images: torch.Tensor, questions: Sequence[str]) -> torch.Tensor:
         """Fused image-token hidden states ``N x T x D`` (eq. 11's ``h``)."""

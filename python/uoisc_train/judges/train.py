@@ -9,7 +9,9 @@ questions of every family, the held-out one included, and is then evaluated
 on clean ``test_seen`` and ``test_zeroshot`` scenes from another seed stream.
 Scenes are generated once into memory; every scene carries one question per
 kind. Light Gaussian pixel noise is added during training so that the judge
-does not key on exact colour values (it later judges reconstructions).
+does not key on exact colour values (it later judges reconstructions). An
+auxiliary per-cell shape loss on the generator's label maps teaches the shape
+detectors that answer-only supervision learns far more slowly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -33,7 +36,7 @@ from uoisc_train.clip.runs import (load_checkpoint, machine_description, prepare
 from uoisc_train.judges.evaluate import judge_metrics
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.judges.tiny import save_judge_artefact
-from uoisc_train.world import ANSWERS, GENERATOR_VERSION, PRETRAIN_SPLIT, answer_index
+from uoisc_train.world import ANSWERS, GENERATOR_VERSION, PRETRAIN_SPLIT, SHAPES, answer_index
 
 _log = logging.getLogger("uoisc_train.judges.train")
 
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--weight-decay", type=float, default=0.01)
     optim.add_argument("--warmup-steps", type=int, default=200)
     optim.add_argument("--seed", type=int, default=0, help="seed of init, batch order and noise")
+    optim.add_argument("--shape-loss-weight", type=float, default=1.0,
+                       help="weight of the auxiliary per-cell shape loss (0: no auxiliary head)")
     run = parser.add_argument_group("run")
     run.add_argument("--eval-scenes", type=int, default=400, help="scenes per evaluation split")
     run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -71,6 +76,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     for name in ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.shape_loss_weight < 0:
+        parser.error(f"--shape-loss-weight must be >= 0, got {args.shape_loss_weight}")
     if not 0 <= args.noise_std < 0.5:
         parser.error(f"--noise-std must be in [0, 0.5), got {args.noise_std}")
 
@@ -83,15 +90,27 @@ def _lr_at(step: int, total: int, args: argparse.Namespace) -> float:
     return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
 
 
+def shape_cell_targets(scene, shapes: Sequence[str], stride: int = 4) -> np.ndarray:
+    """Shape class at the centre of each ``stride x stride`` cell (0: background, 1+i: ``shapes[i]``).
+
+    Uses the generator's label map (visible object index per pixel, -1 for background).
+    """
+    lookup = np.array([0] + [1 + shapes.index(o.shape) for o in scene.objects], dtype=np.int64)
+    centre = stride // 2
+    return lookup[scene.label[centre::stride, centre::stride] + 1]
+
+
 def _training_tensors(args, judge: TinyVqaJudge):
-    """Images (uint8 S x 3 x H x W) and, per (scene, question) pair: scene index, tokens, answer."""
+    """Images (uint8 S x 3 x H x W), shape-cell targets (S x H/4 x W/4) and, per
+    (scene, question) pair: scene index, tokens, answer."""
     scenes = generate_scenes(PRETRAIN_SPLIT, args.train_scenes, args.data_seed, args.image_size)
     images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    shape_targets = torch.from_numpy(np.stack([shape_cell_targets(s, SHAPES) for s in scenes]))
     pairs = [(i, qa) for i, scene in enumerate(scenes) for qa in scene.qa]
     scene_index = torch.tensor([i for i, _ in pairs])
     tokens = judge.tokenize([qa.question for _, qa in pairs])
     answers = torch.tensor([answer_index(qa.answer) for _, qa in pairs])
-    return images, scene_index, tokens, answers
+    return images, shape_targets, scene_index, tokens, answers
 
 
 def _fp16_rounded(model: torch.nn.Module) -> torch.nn.Module:
@@ -115,7 +134,8 @@ def train(args: argparse.Namespace, command: str) -> dict:
     run_dir = prepare_run_dir(args.run_dir, vars(args), args.resume)
     seed_everything(args.seed)
     config = TinyJudgeConfig(answers=tuple(ANSWERS), image_size=args.image_size, width=args.width,
-                             text_width=args.text_width, film_blocks=args.film_blocks)
+                             text_width=args.text_width, film_blocks=args.film_blocks,
+                             shapes=tuple(SHAPES) if args.shape_loss_weight > 0 else ())
     judge = TinyVqaJudge(config)
     optimizer = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     start_epoch, elapsed = 0, 0.0
@@ -126,7 +146,8 @@ def train(args: argparse.Namespace, command: str) -> dict:
         start_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
 
     started = time.monotonic()
-    images, scene_index, tokens, answers = _training_tensors(args, judge)
+    images, shape_targets, scene_index, tokens, answers = _training_tensors(args, judge)
+    use_shape_loss = args.shape_loss_weight > 0
     n_pairs = len(answers)
     steps_per_epoch = n_pairs // args.batch_size
     total_steps = steps_per_epoch * args.epochs
@@ -144,8 +165,12 @@ def train(args: argparse.Namespace, command: str) -> dict:
             pixels = images[scene_index[batch]].float() / 255.0
             noise_std = torch.rand(len(batch), 1, 1, 1, generator=generator) * args.noise_std
             pixels = (pixels + noise_std * torch.randn(pixels.shape, generator=generator)).clamp(0, 1)
-            logits = judge(pixels, tokens[batch])["logits"]
+            out = judge(pixels, tokens[batch], with_shape_logits=use_shape_loss)
+            logits = out["logits"]
             loss = F.cross_entropy(logits, answers[batch])
+            if use_shape_loss:
+                cells = shape_targets[scene_index[batch]]
+                loss = loss + args.shape_loss_weight * F.cross_entropy(out["shape_logits"], cells)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
