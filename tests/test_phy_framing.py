@@ -4,6 +4,7 @@
 """Property tests of the PHY frame format (gnuradio.uoisc.phy.framing, codes)."""
 
 import binascii
+import dataclasses
 import struct
 import zlib
 
@@ -18,7 +19,10 @@ from gnuradio.uoisc.phy import codes, framing
 CODES = [codes.get_code(name) for name in codes.list_codes()]
 headers = st.builds(framing.PhyHeader, payload_len=st.integers(1, framing.MAX_PAYLOAD_BYTES),
                     seq=st.integers(0, 0xFFFF), payload_type=st.integers(0, 255),
-                    code_id=st.integers(0, 255))
+                    code_id=st.integers(0, 255)).flatmap(
+    lambda h: st.one_of(st.just(h), st.builds(
+        lambda interval, length: dataclasses.replace(h, pilot_interval=interval, pilot_len=length),
+        st.integers(1, 0xFFF), st.integers(1, 0xF))))
 
 
 @pytest.mark.parametrize("code", CODES, ids=lambda c: c.name)
@@ -43,7 +47,7 @@ def test_code_ids_are_unique():
 
 @given(headers)
 def test_header_round_trip(header):
-    """pack_header -> parse_header gives the same fields back, in 8 bytes."""
+    """pack_header -> parse_header gives the same fields back, in HEADER_BYTES (10) bytes."""
     data = framing.pack_header(header)
     assert len(data) == framing.HEADER_BYTES
     assert framing.parse_header(data) == header
@@ -51,8 +55,10 @@ def test_header_round_trip(header):
 
 @given(headers)
 def test_header_matches_independent_layout(header):
-    """The header bytes equal a layout built from the docs: >HHBB then CRC-16/CCITT (init 0xFFFF)."""
-    fields = struct.pack(">HHBB", header.payload_len, header.seq, header.payload_type, header.code_id)
+    """The header bytes equal a layout built from the docs: >HHBB, pilot_len in the top 4 bits and
+    pilot_interval in the low 12 bits of a u16, then CRC-16/CCITT (init 0xFFFF)."""
+    fields = struct.pack(">HHBBH", header.payload_len, header.seq, header.payload_type, header.code_id,
+                         header.pilot_len * 4096 + header.pilot_interval)
     assert framing.pack_header(header) == fields + struct.pack(">H", binascii.crc_hqx(fields, 0xFFFF))
 
 
@@ -67,7 +73,9 @@ def test_header_single_bit_error_is_detected(header, bit):
 
 @pytest.mark.parametrize("bad", [
     framing.PhyHeader(0, 0, 0, 1), framing.PhyHeader(framing.MAX_PAYLOAD_BYTES + 1, 0, 0, 1),
-    framing.PhyHeader(1, 0x10000, 0, 1), framing.PhyHeader(1, 0, 256, 1), framing.PhyHeader(1, 0, 0, -1)])
+    framing.PhyHeader(1, 0x10000, 0, 1), framing.PhyHeader(1, 0, 256, 1), framing.PhyHeader(1, 0, 0, -1),
+    framing.PhyHeader(1, 0, 0, 1, 4096, 4), framing.PhyHeader(1, 0, 0, 1, 64, 16),
+    framing.PhyHeader(1, 0, 0, 1, 64, 0), framing.PhyHeader(1, 0, 0, 1, 0, 4)])
 def test_header_fields_out_of_range_are_rejected(bad):
     """Fields that do not fit the header raise ValueError."""
     with pytest.raises(ValueError):

@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from gnuradio import digital
 from gnuradio.uoisc.phy import demapper, estimator, framing, mapping, sync
+from gnuradio.uoisc.phy.burst import build_burst
 
 
 def test_constellation_is_gray_and_unit_energy():
@@ -130,13 +131,15 @@ def test_header_symbols_round_trip(header_bytes):
 
 
 def test_burst_layout():
-    """A burst is preamble + 512 header symbols + ceil(bits/3) payload symbols + guard zeros."""
-    burst = mapping.build_burst(bytes(8), np.ones(1801, np.uint8), guard_len=10)
+    """Without pilots a burst is preamble + 640 header symbols + ceil(bits/3) payload symbols +
+    guard zeros."""
+    burst = build_burst(bytes(framing.HEADER_BYTES), np.ones(1801, np.uint8), guard_len=10)
+    assert mapping.HEADER_SYMBOLS == 640
     assert burst.size == mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 601 + 10
     assert np.array_equal(burst[:mapping.PREAMBLE_LEN], mapping.PREAMBLE)
     assert not burst[-10:].any()
     with pytest.raises(ValueError, match="-1"):
-        mapping.build_burst(bytes(8), np.ones(3, np.uint8), guard_len=-1)
+        build_burst(bytes(framing.HEADER_BYTES), np.ones(3, np.uint8), guard_len=-1)
 
 
 def test_guard_turns_nan_into_erasure():

@@ -69,7 +69,7 @@ blocks:
   states: {{coordinate: [8, 100], rotation: 0, state: enabled}}
 - name: tx
   id: uoisc_phy_tx
-  parameters: {{code: '"n1800_k902"', guard_len: '64'}}
+  parameters: {{code: '"n1800_k902"', guard_len: '64', pilot_interval: '64', pilot_len: '4'}}
   states: {{coordinate: [200, 100], rotation: 0, state: enabled}}
 - name: ch
   id: uoisc_channel
@@ -78,7 +78,7 @@ blocks:
 - name: rx
   id: uoisc_phy_rx
   parameters: {{code: '"n1800_k902"', threading: '{threading}', n_decoders: '{n_decoders}', max_iter: '50',
-               threshold: '0.3', emit_llr: 'False', tracking_len: '0'}}
+               threshold: '0.3', emit_llr: 'False', pilot_interval: '64', pilot_len: '4'}}
   states: {{coordinate: [600, 100], rotation: 0, state: enabled}}
 - name: sink
   id: blocks_message_debug

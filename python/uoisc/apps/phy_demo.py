@@ -28,6 +28,7 @@ def build_parser():
     parser.add_argument("-b", "--payload-bytes", type=int, default=512, help="bytes per PDU")
     parser.add_argument("-s", "--seed", type=int, default=0, help="seed of payloads and channel")
     parser.add_argument("-o", "--out", default="out/demo", help="output folder")
+    phy_sim.add_log_level_argument(parser)
     return parser
 
 
@@ -63,6 +64,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.n_frames < 1:
         parser.error(f"--n-frames must be >= 1, got {args.n_frames}")
+    phy_sim.set_gr_log_level(args.log_level)
     config = link_sim.LinkConfig(esno_db=args.esno_db, fading=args.fading, n_frames=args.n_frames,
                                  payload_bytes=args.payload_bytes, seed=args.seed)
     (result,) = phy_sim.run_points([config], log=lambda line: None)

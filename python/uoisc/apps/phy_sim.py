@@ -25,11 +25,27 @@ import time
 
 from gnuradio import gr
 
-from gnuradio.uoisc.phy import codes, link_sim, theory
+from gnuradio.uoisc.phy import codes, link_sim, pilots, theory
 
 logger = logging.getLogger(__name__)
 
 THEORY = {"awgn": theory.ber_8psk_awgn, "rayleigh": theory.ber_8psk_rayleigh}
+#: GNU Radio log levels a user may pick (Debian's config sets "debug": very chatty).
+GR_LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "critical", "off")
+
+
+def add_log_level_argument(parser):
+    """--log-level: GNU Radio's default log level for the blocks of the flowgraph."""
+    parser.add_argument("--log-level", choices=GR_LOG_LEVELS, default="info",
+                        help="GNU Radio log level of the blocks (overrides the system config)")
+
+
+def set_gr_log_level(level):
+    """Set GNU Radio's default log level; call it before building the flowgraph (block loggers
+    take the default level when they are created)."""
+    if level not in GR_LOG_LEVELS:
+        raise ValueError(f"log level {level!r} not in {GR_LOG_LEVELS}")
+    gr.logging().set_default_level(getattr(gr.log_levels, level))
 
 
 def build_parser():
@@ -57,6 +73,10 @@ def build_parser():
     receiver.add_argument("-j", "--n-decoders", type=int, default=2,
                           help="decoder instances in the bank")
     receiver.add_argument("-i", "--max-iter", type=int, default=50, help="LDPC iteration limit")
+    receiver.add_argument("-P", "--pilot-interval", type=int, default=pilots.DEFAULT_INTERVAL,
+                          help="data symbols between pilot blocks (0 with --pilot-len 0: no pilots)")
+    receiver.add_argument("-L", "--pilot-len", type=int, default=pilots.DEFAULT_LENGTH,
+                          help="known symbols per pilot block")
     receiver.add_argument("--no-pre-ber", action="store_true",
                           help="skip the coded-bit/LLR taps (pre-decoding BER)")
     air_path = parser.add_argument_group("air path (RRC modem through channels.channel_model)")
@@ -69,6 +89,7 @@ def build_parser():
     output.add_argument("-o", "--out", default="out/phy_sim", help="output folder")
     output.add_argument("--timeout", type=float, default=120.0, help="seconds per point at most")
     output.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_log_level_argument(output)
     return parser
 
 
@@ -82,6 +103,10 @@ def check_args(parser, args):
         parser.error("--threading none runs one decoder: drop --n-decoders or set it to 1")
     if args.n_decoders < 1 or args.max_iter < 1:
         parser.error("--n-decoders and --max-iter must be >= 1")
+    try:
+        pilots.check_pilot_params(args.pilot_interval, args.pilot_len)
+    except ValueError as err:
+        parser.error(f"--pilot-interval/--pilot-len: {err}")
 
 
 def point_configs(args):
@@ -91,7 +116,8 @@ def point_configs(args):
             esno_db=esno, fading=fading, n_frames=args.n_frames,
             payload_bytes=args.payload_bytes, code=args.code, doppler=args.doppler,
             seed=args.seed, threading=args.threading, n_decoders=args.n_decoders,
-            max_iter=args.max_iter, measure_pre_ber=not args.no_pre_ber, air=args.air,
+            max_iter=args.max_iter, pilot_interval=args.pilot_interval, pilot_len=args.pilot_len,
+            measure_pre_ber=not args.no_pre_ber, air=args.air,
             frequency_offset=args.frequency_offset, epsilon=args.epsilon,
             timeout_s=args.timeout)
         for fading in args.fading for esno in args.esno_db
@@ -189,6 +215,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
+    set_gr_log_level(args.log_level)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(message)s")
     results = run_points(point_configs(args), log=print)

@@ -52,3 +52,29 @@ def estimate_channel(received, reference):
     h = np.vdot(x, r) / energy
     noise_var = np.sum(np.abs(r - h * x) ** 2) / (r.size - 1)
     return ChannelEstimate(h=complex(h), noise_var=float(max(noise_var, MIN_NOISE_VAR)))
+
+
+def header_copy_gains(received_copies, h_before):
+    """Gain of each repetition of the BPSK header, for channels that turn within the header.
+
+    The header's copies span 640 symbols: under Doppler the preamble's gain is
+    stale by the last copy, and may even pass through zero. All copies carry the
+    same antipodal symbols s (|s| = 1, unknown bits), so with r_m = h_m s + w_m
+    the matrix R = [<r_n, r_m>] is L h h^H + L N0 I: its principal eigenvector
+    is h up to one complex factor, without knowing the bits. That factor's
+    phase is taken from the preamble's gain (just before the first copy), its
+    magnitude from the eigenvalue.
+
+    Args:
+        received_copies: (copies, bits) received header symbols.
+        h_before: the gain just before the first copy (the preamble's LS estimate).
+
+    Returns:
+        complex array, one gain per copy.
+    """
+    r = np.asarray(received_copies, dtype=np.complex128)
+    eigenvalues, eigenvectors = np.linalg.eigh(r @ r.conj().T)
+    v = eigenvectors[:, -1]
+    power = max(eigenvalues[-1] / r.shape[1], 0.0)
+    phase = np.exp(1j * np.angle(complex(h_before) / v[0])) if v[0] != 0 else 1.0
+    return v * np.sqrt(power) * phase

@@ -18,7 +18,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import framing, sync
+from . import framing, pilots, sync
 from .demapper import LLR_CLIP
 from .pdu_util import make_pdu
 from .receiver import BurstReceiver
@@ -50,16 +50,16 @@ class frame_sync(gr.basic_block):
         n_decoders: decoders in the bank after this block (codeword padding).
         threshold: preamble detection threshold (normalised correlation, 0..1).
         emit_llr: also publish each frame's LLRs on message port ``llr``.
-        tracking_len: 0, or the segment length of decision-directed gain
-            tracking for time-varying channels (see ``tracking``).
+        pilot_interval, pilot_len: the pilot layout expected in every burst
+            (``pilots``; 0, 0 = none); bursts announcing another are dropped.
     """
 
     def __init__(self, n, k, code_id, n_decoders=1, threshold=sync.DEFAULT_THRESHOLD, emit_llr=False,
-                 tracking_len=0):
+                 pilot_interval=0, pilot_len=0):
         gr.basic_block.__init__(self, name="uoisc_frame_sync", in_sig=[np.complex64], out_sig=[np.float32])
         if int(n_decoders) < 1:
             raise ValueError(f"n_decoders {n_decoders} must be >= 1")
-        self.receiver = BurstReceiver(n, k, code_id, threshold, tracking_len)
+        self.receiver = BurstReceiver(n, k, code_id, threshold, pilots.PilotParams(int(pilot_interval), int(pilot_len)))
         self.n, self.n_decoders, self.emit_llr = int(n), int(n_decoders), bool(emit_llr)
         self._queue = collections.deque()  # LLR arrays waiting for output space
         self.logger = gr.logger("uoisc.phy.frame_sync")

@@ -14,7 +14,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import framing
+from . import framing, pilots
 from .pdu_util import make_pdu, split_pdu
 
 
@@ -24,13 +24,15 @@ class framer(gr.basic_block):
     Args:
         k: information bits per codeword of the LDPC code.
         code_id: header id of the code (see ``codes``).
+        pilot_params: ``pilots.PilotParams`` announced in every header.
 
     Bad PDUs (not u8, empty, too big, bad metadata) are dropped with a logged error.
     """
 
-    def __init__(self, k, code_id):
+    def __init__(self, k, code_id, pilot_params=pilots.PilotParams()):
         gr.basic_block.__init__(self, name="uoisc_framer", in_sig=None, out_sig=None)
         framing.data_bytes_per_codeword(k)  # validates k
+        self.pilot_params = pilot_params
         self.k = int(k)
         self.code_id = int(code_id)
         self._next_seq = 0
@@ -49,7 +51,8 @@ class framer(gr.basic_block):
         seq = meta.get("seq", self._next_seq)
         if not isinstance(seq, (int, np.integer)) or isinstance(seq, bool) or not 0 <= seq <= 0xFFFF:
             raise ValueError(f"seq {seq!r} is not an int in 0..65535")
-        return framing.PhyHeader(int(payload.size), int(seq), payload_type, self.code_id)
+        return framing.PhyHeader(int(payload.size), int(seq), payload_type, self.code_id,
+                                 self.pilot_params.interval, self.pilot_params.length)
 
     def _handle_pdu(self, msg):
         try:

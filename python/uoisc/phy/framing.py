@@ -6,12 +6,14 @@
 Plain numpy/stdlib, no GNU Radio: the TX framer, the RX deframer and the tests
 all use these functions, so the two ends cannot disagree on the format.
 
-Physical-layer (PL) header, 8 bytes, big endian, sent robustly by the mapper::
+Physical-layer (PL) header, 10 bytes, big endian, sent robustly by the mapper::
 
-    | payload_len u16 | seq u16 | payload_type u8 | code_id u8 | CRC-16 u16 |
+    | payload_len u16 | seq u16 | payload_type u8 | code_id u8 | pilots u16 | CRC-16 u16 |
 
-CRC-16 is CCITT (poly 0x1021, init 0xFFFF, ``binascii.crc_hqx``) over the first
-6 bytes. ``payload_len`` is in bytes, so the largest payload is
+``pilots`` = pilot_len << 12 | pilot_interval (4 + 12 bits; both 0 = no pilots,
+see ``pilots``), so every burst announces its own payload layout. CRC-16 is
+CCITT (poly 0x1021, init 0xFFFF, ``binascii.crc_hqx``) over the first 8
+bytes. ``payload_len`` is in bytes, so the largest payload is
 :data:`MAX_PAYLOAD_BYTES` = 65535.
 
 Each LDPC codeword carries k information bits::
@@ -35,12 +37,13 @@ import numpy as np
 
 #: Payload types carried in the header; an int in 0..255 is also accepted.
 PAYLOAD_TYPES = {"semantic": 0, "jpeg2000": 1, "vlf": 2}
-HEADER_BYTES = 8
+HEADER_BYTES = 10
 HEADER_BITS = 8 * HEADER_BYTES
 #: Largest payload: what the u16 length field can hold.
 MAX_PAYLOAD_BYTES = 0xFFFF
 CW_CRC_BYTES = 4
-_HEADER_FIELDS = struct.Struct(">HHBB")
+_HEADER_FIELDS = struct.Struct(">HHBBH")
+_PILOT_LEN_SHIFT = 12
 _SCRAMBLER_SEED = 0x5EED
 
 
@@ -56,6 +59,8 @@ class PhyHeader:
     seq: int
     payload_type: int
     code_id: int
+    pilot_interval: int = 0
+    pilot_len: int = 0
 
 
 def payload_type_code(value):
@@ -82,7 +87,7 @@ def payload_type_name(code):
 
 
 def pack_header(header):
-    """Serialise a :class:`PhyHeader` to 8 bytes (fields + CRC-16).
+    """Serialise a :class:`PhyHeader` to HEADER_BYTES bytes (fields + CRC-16).
 
     Raises:
         ValueError: a field out of range.
@@ -95,12 +100,19 @@ def pack_header(header):
         value = getattr(header, name)
         if not 0 <= value <= 255:
             raise ValueError(f"{name} {value} outside 0..255")
-    fields = _HEADER_FIELDS.pack(header.payload_len, header.seq, header.payload_type, header.code_id)
+    if not (0 <= header.pilot_interval < 1 << _PILOT_LEN_SHIFT and 0 <= header.pilot_len < 1 << 4):
+        raise ValueError(f"pilot_interval {header.pilot_interval} / pilot_len {header.pilot_len} "
+                         f"outside 0..4095 / 0..15")
+    if (header.pilot_interval == 0) != (header.pilot_len == 0):
+        raise ValueError(f"pilot_interval {header.pilot_interval} and pilot_len {header.pilot_len} "
+                         f"must both be 0 or both > 0")
+    pilot_field = header.pilot_len << _PILOT_LEN_SHIFT | header.pilot_interval
+    fields = _HEADER_FIELDS.pack(header.payload_len, header.seq, header.payload_type, header.code_id, pilot_field)
     return fields + struct.pack(">H", binascii.crc_hqx(fields, 0xFFFF))
 
 
 def parse_header(data):
-    """Parse and check 8 header bytes.
+    """Parse and check HEADER_BYTES header bytes.
 
     Raises:
         HeaderError: wrong size, CRC mismatch or a zero length.
@@ -108,13 +120,16 @@ def parse_header(data):
     data = bytes(data)
     if len(data) != HEADER_BYTES:
         raise HeaderError(f"header has {len(data)} bytes, expected {HEADER_BYTES}")
-    fields, (crc,) = data[:6], struct.unpack(">H", data[6:])
+    fields, (crc,) = data[:-2], struct.unpack(">H", data[-2:])
     if binascii.crc_hqx(fields, 0xFFFF) != crc:
         raise HeaderError("header CRC-16 mismatch")
-    payload_len, seq, payload_type, code_id = _HEADER_FIELDS.unpack(fields)
+    payload_len, seq, payload_type, code_id, pilot_field = _HEADER_FIELDS.unpack(fields)
     if payload_len == 0:
         raise HeaderError("header announces an empty payload")
-    return PhyHeader(payload_len, seq, payload_type, code_id)
+    pilot_len, pilot_interval = pilot_field >> _PILOT_LEN_SHIFT, pilot_field & ((1 << _PILOT_LEN_SHIFT) - 1)
+    if (pilot_len == 0) != (pilot_interval == 0):
+        raise HeaderError(f"header announces pilot_len {pilot_len} with pilot_interval {pilot_interval}")
+    return PhyHeader(payload_len, seq, payload_type, code_id, pilot_interval, pilot_len)
 
 
 def data_bytes_per_codeword(k):

@@ -30,7 +30,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, channels, gr
 
-from . import air, codes, framing, metrics
+from . import air, codes, framing, metrics, pilots
 from .channel import channel
 from .phy_rx import phy_rx
 from .phy_tx import phy_tx
@@ -56,6 +56,7 @@ class LinkConfig:
         threading: decoder bank of phy_rx: "capillary", "ordinary" or "none".
         n_decoders: decoder instances in the bank.
         max_iter: LDPC iteration limit.
+        pilot_interval, pilot_len: pilot layout of phy_tx and phy_rx (0, 0 = none).
         measure_pre_ber: also collect coded bits and LLRs (pre-decoding BER).
         air: go through the RRC air modem and ``channel_model`` (AWGN only).
         frequency_offset: carrier offset of the air channel (cycles/sample).
@@ -74,6 +75,8 @@ class LinkConfig:
     threading: str = "capillary"
     n_decoders: int = 2
     max_iter: int = 50
+    pilot_interval: int = pilots.DEFAULT_INTERVAL
+    pilot_len: int = pilots.DEFAULT_LENGTH
     measure_pre_ber: bool = True
     air: bool = False
     frequency_offset: float = 0.002
@@ -100,6 +103,7 @@ class LinkConfig:
             raise ValueError(
                 f"n_decoders and max_iter must be >= 1, got {self.n_decoders!r}, {self.max_iter!r}")
         codes.get_code(self.code)
+        pilots.check_pilot_params(self.pilot_interval, self.pilot_len)
 
 
 def random_payloads(n_frames, payload_bytes, seed):
@@ -143,11 +147,12 @@ class LinkFlowgraph(gr.top_block):
     def __init__(self, config):
         gr.top_block.__init__(self, "uoisc_link_sim")
         self.injector = pdu_injector()
-        self.tx = phy_tx(code=config.code)
+        self.tx = phy_tx(code=config.code, pilot_interval=config.pilot_interval, pilot_len=config.pilot_len)
         threading = None if config.threading == "none" else config.threading
         n_decoders = 1 if threading is None else config.n_decoders
         self.rx = phy_rx(code=config.code, threading=threading, n_decoders=n_decoders,
-                         max_iter=config.max_iter, emit_llr=config.measure_pre_ber)
+                         max_iter=config.max_iter, emit_llr=config.measure_pre_ber,
+                         pilot_interval=config.pilot_interval, pilot_len=config.pilot_len)
         self.delivered = blocks.message_debug()
         self.msg_connect((self.injector, "out"), (self.tx, "in"))
         self.msg_connect((self.rx, "out"), (self.delivered, "store"))

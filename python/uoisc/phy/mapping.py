@@ -5,7 +5,7 @@
 
 A burst, at 1 sample per symbol, unit average symbol energy (Es = 1)::
 
-    | preamble: 64 | header: 64 bits x 8 repetitions, BPSK | payload: 8-PSK | guard: zeros |
+    | preamble: 64 | header: 80 bits x 8 repetitions, BPSK | payload section: 8-PSK + pilots | guard |
 
 - Constellation: the points of ``digital.constellation_8psk()`` indexed by the
   3-bit value (MSB first), which GNU Radio orders as a Gray code around the
@@ -14,12 +14,13 @@ A burst, at 1 sample per symbol, unit average symbol energy (Es = 1)::
   by pi/8, so every preamble symbol is a point of the same 8-PSK alphabet (an
   air modem's 8th-order Costas loop sees nothing unusual) and its periodic
   autocorrelation is perfect.
-- Header: its 64 bits on the antipodal pair ``points[0]`` (bit 0) /
-  ``points[3]`` (bit 1); the whole 64-bit block is repeated 8 times (spread in
+- Header: its 80 bits on the antipodal pair ``points[0]`` (bit 0) /
+  ``points[3]`` (bit 1); the whole 80-bit block is repeated 8 times (spread in
   time, so slow fading still gives some diversity). Combined coherently that is
   a 9 dB gain over one BPSK symbol, so the header survives where the LDPC code
   has long failed.
-- Payload: coded bits, zero-padded to a multiple of 3, Gray mapped.
+- Payload: coded bits, zero-padded to a multiple of 3, Gray mapped, with known
+  pilot blocks interleaved (``pilots``); ``burst.build_burst`` assembles it all.
 """
 
 import numpy as np
@@ -79,11 +80,3 @@ def header_soft_bits(equalised):
     """
     projected = np.real(np.asarray(equalised) * np.conj(HEADER_POINT))
     return projected.reshape(HEADER_REPEAT, framing.HEADER_BITS).sum(axis=0)
-
-
-def build_burst(header_bytes, coded_bits, guard_len=DEFAULT_GUARD):
-    """Complete burst: preamble, header, payload symbols and a guard of zeros."""
-    if guard_len < 0:
-        raise ValueError(f"guard_len {guard_len} must be >= 0")
-    return np.concatenate([PREAMBLE, header_symbols(header_bytes), map_8psk(coded_bits),
-                           np.zeros(guard_len, dtype=np.complex64)])

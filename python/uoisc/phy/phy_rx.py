@@ -5,7 +5,7 @@
 
 from gnuradio import fec, gr
 
-from . import codes, sync
+from . import codes, pilots, sync
 from .deframer import deframer
 from .frame_sync import frame_sync
 
@@ -32,7 +32,7 @@ class phy_rx(gr.hier_block2):
     """Complex baseband in (1 sample/symbol), payload PDUs out on ``out``.
 
     Chain: frame_sync (preamble correlation, LS h/N0 on preamble + header,
-    header CRC, max-log LLRs) -> stock ``fec.extended_decoder`` over
+    header CRC, gains interpolated between pilot blocks, max-log LLRs) -> stock ``fec.extended_decoder`` over
     ``fec.ldpc_decoder.make(alist, sigma, max_iter)`` (one or a bank) ->
     deframer (CRC-32 per codeword, reassembly).
 
@@ -50,22 +50,24 @@ class phy_rx(gr.hier_block2):
             a valid codeword).
         threshold: preamble detection threshold (normalised correlation).
         emit_llr: publish LLRs on ``llr``.
-        tracking_len: 0 (default) equalises each burst with one gain, right for
-            block fading; >= 8 tracks the gain by decision-directed LS over
-            segments of that many symbols, for Doppler (fD*Ts up to ~1e-4;
-            see docs/phy.md for what it gains and its phase-slip risk).
+        pilot_interval: data symbols between pilot blocks; must match the
+            transmitter's (the header announces it; a burst with another layout
+            is dropped with a logged warning). 0 with pilot_len 0: no pilots.
+        pilot_len: known symbols per pilot block (1..15).
     """
 
     def __init__(self, code=codes.DEFAULT_CODE, threading="capillary", n_decoders=2, max_iter=50,
-                 threshold=sync.DEFAULT_THRESHOLD, emit_llr=False, tracking_len=0):
+                 threshold=sync.DEFAULT_THRESHOLD, emit_llr=False, pilot_interval=pilots.DEFAULT_INTERVAL,
+                 pilot_len=pilots.DEFAULT_LENGTH):
         gr.hier_block2.__init__(self, "uoisc_phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(max_iter) < 1:
             raise ValueError(f"max_iter {max_iter} must be >= 1")
         self.code = codes.get_code(code)
         n_decoders = check_decoder_bank(threading, n_decoders)
+        self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
         self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr,
-                               tracking_len)
+                               self.pilot_params.interval, self.pilot_params.length)
         decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
                     for _ in range(n_decoders)]
         self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)

@@ -6,16 +6,14 @@
 import pmt
 from gnuradio import fec, gr, pdu
 
-from . import codes, framing, mapping
+from . import burst, codes, framing, mapping, pilots
 from .burst_builder import burst_builder
 from .framer import framer
 
 
-def max_burst_len(code, guard_len):
-    """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code."""
-    n_bits = framing.n_codewords(framing.MAX_PAYLOAD_BYTES, code.k) * code.n
-    return (mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + mapping.payload_symbol_count(n_bits)
-            + int(guard_len))
+def max_burst_len(code, guard_len, pilot_params=pilots.PilotParams()):
+    """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code and pilot layout."""
+    return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params)
 
 
 class phy_tx(gr.hier_block2):
@@ -23,7 +21,9 @@ class phy_tx(gr.hier_block2):
 
     Chain: framer (PL header, CRC-32 per codeword) -> stock
     ``fec.async_encoder(fec.ldpc_encoder_make(alist))``, one codeword per PDU ->
-    burst builder (preamble, repeated BPSK header, Gray 8-PSK, guard of zeros)
+    burst builder (preamble, repeated BPSK header, Gray 8-PSK data with
+    ``pilot_len`` known symbols after every ``pilot_interval`` data symbols,
+    guard of zeros)
     -> ``pdu.pdu_to_tagged_stream`` (tag ``packet_len``).
 
     Message ports: ``in`` (PDU: metadata dict with ``payload_type`` in
@@ -38,20 +38,26 @@ class phy_tx(gr.hier_block2):
     Args:
         code: LDPC code name (``codes.list_codes()``).
         guard_len: zero symbols after each burst.
+        pilot_interval: data symbols between pilot blocks (1..4095), or 0
+            together with pilot_len 0 for no pilots (static channels only).
+        pilot_len: known symbols per pilot block (1..15). The header announces
+            both; the receiver must be configured alike (see docs/phy.md).
     """
 
-    def __init__(self, code=codes.DEFAULT_CODE, guard_len=mapping.DEFAULT_GUARD):
+    def __init__(self, code=codes.DEFAULT_CODE, guard_len=mapping.DEFAULT_GUARD,
+                 pilot_interval=pilots.DEFAULT_INTERVAL, pilot_len=pilots.DEFAULT_LENGTH):
         gr.hier_block2.__init__(self, "uoisc_phy_tx", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         self.code = codes.get_code(code)
-        self.framer = framer(self.code.k, self.code.code_id)
+        self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
+        self.framer = framer(self.code.k, self.code.code_id, self.pilot_params)
         self.encoder = fec.async_encoder(fec.ldpc_encoder_make(self.code.alist), False, False, False,
                                          max(1500, self.code.n))
         self.builder = burst_builder(self.code.n, guard_len)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
         # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest
         # (GNU Radio needs more than exactly one burst of room; twice is safe).
-        self.to_stream.set_min_output_buffer(2 * max_burst_len(self.code, guard_len))
+        self.to_stream.set_min_output_buffer(2 * max_burst_len(self.code, guard_len, self.pilot_params))
 
         self.message_port_register_hier_in("in")
         self.message_port_register_hier_out("coded")

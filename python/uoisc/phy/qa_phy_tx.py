@@ -2,7 +2,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""gr_unittest of phy_tx: burst layout, stock LDPC encoding, refusal of bad PDUs."""
+"""gr_unittest of phy_tx: burst layout with pilots, stock LDPC encoding, refusal of bad PDUs."""
 
 import time
 
@@ -10,7 +10,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
 
-from gnuradio.uoisc.phy import codes, framing, mapping, phy_tx
+from gnuradio.uoisc.phy import codes, framing, mapping, phy_tx, pilots
 
 CODE = codes.get_code(codes.DEFAULT_CODE)
 TIMEOUT_S = 10.0
@@ -20,16 +20,21 @@ def pdu(payload, **meta):
     return pmt.cons(pmt.to_pmt(meta), pmt.to_pmt(np.asarray(payload, dtype=np.uint8)))
 
 
+PILOTS = pilots.PilotParams(32, 3)
+
+
 def burst_len(payload_len, guard):
-    n_bits = framing.n_codewords(payload_len, CODE.k) * CODE.n
-    return mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + mapping.payload_symbol_count(n_bits) + guard
+    """Expected burst length, counted independently of ``pilots``: one pilot block after every
+    full or partial group of 32 data symbols."""
+    n_data = mapping.payload_symbol_count(framing.n_codewords(payload_len, CODE.k) * CODE.n)
+    return mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + n_data + 3 * -(-n_data // 32) + guard
 
 
 class qa_phy_tx(gr_unittest.TestCase):
 
     def setUp(self):
         self.tb = gr.top_block()
-        self.tx = phy_tx(code=CODE.name, guard_len=32)
+        self.tx = phy_tx(code=CODE.name, guard_len=32, pilot_interval=PILOTS.interval, pilot_len=PILOTS.length)
         self.sink = blocks.vector_sink_c()
         self.coded = blocks.message_debug()
         self.tb.connect(self.tx, self.sink)
@@ -48,8 +53,9 @@ class qa_phy_tx(gr_unittest.TestCase):
         self.tb.wait()
 
     def test_burst_layout_and_stock_encoding(self):
-        """Bursts have the documented length, preamble and header; the coded bits are the
-        stock encoder's codewords, whose last k bits are framing.segment's info bits."""
+        """Bursts have the documented length, preamble, header (announcing the pilots) and pilot
+        blocks; the coded bits are the stock encoder's codewords, whose last k bits are
+        framing.segment's info bits."""
         payloads = [np.arange(1, dtype=np.uint8), np.arange(250).astype(np.uint8)]
         self.run_pdus([pdu(p, seq=10 + i, payload_type="vlf") for i, p in enumerate(payloads)], 2)
         stream = np.array(self.sink.data())
@@ -58,11 +64,16 @@ class qa_phy_tx(gr_unittest.TestCase):
         for i, payload in enumerate(payloads):
             burst = stream[offset:offset + burst_len(payload.size, 32)]
             offset += burst.size
-            header = framing.pack_header(framing.PhyHeader(payload.size, 10 + i, 2, CODE.code_id))
+            header = framing.pack_header(framing.PhyHeader(payload.size, 10 + i, 2, CODE.code_id, 32, 3))
             self.assertFloatTuplesAlmostEqual(burst[:mapping.PREAMBLE_LEN], mapping.PREAMBLE, 5)
             known = mapping.header_symbols(header)
             self.assertFloatTuplesAlmostEqual(burst[mapping.PREAMBLE_LEN:mapping.PREAMBLE_LEN + known.size], known, 5)
             self.assertTrue(np.all(burst[-32:] == 0))
+            section = burst[mapping.PREAMBLE_LEN + known.size:-32]
+            first_block = section[32:35]
+            self.assertFloatTuplesAlmostEqual(first_block, pilots.pilot_symbols(1, PILOTS)[0], 5)
+            n_blocks = (section.size + 34) // 35  # section = n_data + 3 * ceil(n_data / 32)
+            self.assertFloatTuplesAlmostEqual(section[-3:], pilots.pilot_symbols(n_blocks, PILOTS)[-1], 5)
             self.assertAlmostEqual(np.mean(np.abs(burst[:-32]) ** 2), 1.0, 5)
             msg = self.coded.get_message(i)
             self.assertEqual(pmt.to_python(pmt.car(msg))["seq"], 10 + i)
@@ -93,6 +104,10 @@ class qa_phy_tx(gr_unittest.TestCase):
             phy_tx(code="n7_k3")
         with self.assertRaises(ValueError):
             phy_tx(guard_len=-1)
+        with self.assertRaises(ValueError):
+            phy_tx(pilot_interval=64, pilot_len=0)
+        with self.assertRaises(ValueError):
+            phy_tx(pilot_interval=64, pilot_len=16)
 
 
 if __name__ == "__main__":

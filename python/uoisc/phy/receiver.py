@@ -8,13 +8,15 @@
 1. finds the preamble by normalised correlation (``sync``);
 2. estimates h and N0 by least squares on the 64 preamble symbols
    (``estimator``), equalises and decodes the repeated BPSK header; a header
-   whose CRC-16 fails, or that names another LDPC code, is dropped (logged);
-3. re-estimates h and N0 on preamble + header (576 known symbols once the
-   header CRC passed), which cuts the estimation error by 3x;
-4. waits for the whole payload, equalises it with that single estimate (flat
-   fading, constant over the burst) -- or, with ``tracking_len``, with gains
-   tracked by decision-directed LS (``tracking``) -- and computes max-log LLRs
-   (``demapper``).
+   whose CRC-16 fails, that names another LDPC code or another pilot layout
+   than this receiver's is dropped (logged, counted in ``stats``);
+3. re-estimates h and N0 on preamble + header (704 known symbols once the
+   header CRC passed), which cuts the estimation error by 3.3x;
+4. waits for the whole payload section, and equalises it: without pilots with
+   that single estimate (block fading, constant over the burst); with pilots
+   with the gains interpolated between the pilot blocks and N0 pooled over
+   their residuals (``pilot_estimator``); then computes max-log LLRs scaled by
+   each symbol's |h_t|^2 / N0 (``demapper``).
 
 A preamble found inside a payload that is still arriving means the previous
 burst was truncated: that burst is dropped (logged) and the new one decoded.
@@ -27,14 +29,13 @@ import logging
 
 import numpy as np
 
-from . import framing, mapping, sync
+from . import framing, mapping, pilots, sync
+from .burst import KNOWN_LEN as _KNOWN_LEN
 from .demapper import maxlog_llr
-from .estimator import ChannelEstimate, estimate_channel
-from .tracking import track_gain
+from .estimator import ChannelEstimate, estimate_channel, header_copy_gains
+from .pilot_estimator import HEADER_ANCHOR_LEN, estimate_section
 
 logger = logging.getLogger(__name__)
-
-_KNOWN_LEN = mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS
 
 
 @dataclasses.dataclass
@@ -43,7 +44,9 @@ class ReceivedFrame:
 
     Attributes:
         header: the parsed PL header.
-        estimate: LS channel estimate on preamble + header.
+        estimate: LS gain on preamble + header; with pilots, N0 is the one
+            pooled over the preamble and the pilot blocks.
+        gains: complex gain used to equalise each data symbol.
         llr: float32 LLRs of the frame's n_cw * n coded bits (positive = 1).
         sample_offset: index in the input stream of the first preamble sample.
     """
@@ -52,6 +55,7 @@ class ReceivedFrame:
     estimate: ChannelEstimate
     llr: np.ndarray
     sample_offset: int
+    gains: np.ndarray
 
 
 class BurstReceiver:
@@ -62,20 +66,20 @@ class BurstReceiver:
         k: information bits per codeword.
         code_id: header id of the code this receiver decodes.
         threshold: preamble detection threshold on the normalised metric (0, 1).
-        tracking_len: 0 to equalise the whole payload with the preamble + header
-            estimate (block fading), or the segment length of decision-directed
-            gain tracking (``tracking.track_gain``) for time-varying channels.
+        pilot_params: the ``pilots.PilotParams`` this receiver expects; a burst
+            whose header announces another layout is dropped, logged as a
+            configuration mismatch.
     """
 
-    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, tracking_len=0):
+    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, pilot_params=pilots.PilotParams()):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
-        if tracking_len and tracking_len < 8:
-            raise ValueError(f"tracking_len {tracking_len} must be 0 (off) or >= 8")
-        self.tracking_len = int(tracking_len)
+        if not isinstance(pilot_params, pilots.PilotParams):
+            raise ValueError(f"pilot_params {pilot_params!r} is not a pilots.PilotParams")
+        self.pilot_params = pilot_params
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
-        self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "truncated": 0,
-                      "non_finite": 0}
+        self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "wrong_pilots": 0,
+                      "truncated": 0, "non_finite": 0}
         self._offset = 0  # stream index of _buf[0]
         self._buf = np.zeros(0, dtype=np.complex64)
         self.reset()
@@ -83,7 +87,7 @@ class BurstReceiver:
     def reset(self):
         """Forget buffered samples and any frame in progress (statistics are kept)."""
         self._drop(self._buf.size)
-        self._pending = None  # (header, estimate, total_len) while a payload arrives
+        self._pending = None  # (header, estimate, preamble estimate, total_len) while a payload arrives
         self._checked = 0  # payload positions already searched for a preamble
 
     def push(self, samples):
@@ -124,7 +128,10 @@ class BurstReceiver:
         """Decode the header at _buf[0]; on success arm the payload wait."""
         plen = mapping.PREAMBLE_LEN
         coarse = estimate_channel(self._buf[:plen], mapping.PREAMBLE)
-        soft = mapping.header_soft_bits(self._buf[plen:_KNOWN_LEN] / coarse.h)
+        copies = self._buf[plen:_KNOWN_LEN].reshape(mapping.HEADER_REPEAT, framing.HEADER_BITS)
+        gains = header_copy_gains(copies * np.conj(mapping.HEADER_POINT), coarse.h)
+        # Maximum-ratio combining of the copies, each with its own gain (Doppler turns h within the header).
+        soft = mapping.header_soft_bits((copies * np.conj(gains)[:, None]).ravel())
         header_bytes = np.packbits((soft < 0).astype(np.uint8)).tobytes()
         try:
             header = framing.parse_header(header_bytes)
@@ -139,19 +146,26 @@ class BurstReceiver:
                            self._offset, header.code_id, self.code_id)
             self._drop(1)
             return None
+        announced = (header.pilot_interval, header.pilot_len)
+        if announced != (self.pilot_params.interval, self.pilot_params.length):
+            self.stats["wrong_pilots"] += 1
+            logger.warning("dropped burst at sample %d: pilot_interval/pilot_len %d/%d in its header, this "
+                           "receiver is configured for %d/%d", self._offset, *announced,
+                           self.pilot_params.interval, self.pilot_params.length)
+            self._drop(1)
+            return None
         known = np.concatenate([mapping.PREAMBLE, mapping.header_symbols(header_bytes)])
         estimate = estimate_channel(self._buf[:_KNOWN_LEN], known)
-        n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
-        # Tracking starts from the gain at the end of the header, not its 576-symbol average.
-        self._track_start = (estimate_channel(self._buf[_KNOWN_LEN - self.tracking_len:_KNOWN_LEN],
-                                              known[-self.tracking_len:]).h if self.tracking_len else None)
-        self._pending = (header, estimate, _KNOWN_LEN + mapping.payload_symbol_count(n_bits))
-        self._checked = _KNOWN_LEN
+        section = pilots.frame_section_len(header.payload_len, self.n, self.k, self.pilot_params)
+        self._pending = (header, estimate, coarse, _KNOWN_LEN + section)
+        # Search for a next preamble from right after this one: a burst cut inside its header can
+        # still pass the header CRC (8 copies combined), and the next preamble then starts there.
+        self._checked = mapping.PREAMBLE_LEN
         return None
 
     def _wait_payload(self):
         """Finish the pending frame when its payload is complete. Returns (progressed, frame)."""
-        header, estimate, total = self._pending
+        header, estimate, coarse, total = self._pending
         plen = mapping.PREAMBLE_LEN
         # A new preamble inside the expected payload means this burst was cut short.
         region_end = min(self._buf.size, total + plen - 1)
@@ -168,14 +182,24 @@ class BurstReceiver:
             self._checked = region_end - plen + 1
         if self._buf.size < total:
             return False, None
-        received = self._buf[_KNOWN_LEN:total]
-        gains = (track_gain(received, self._track_start, self.tracking_len) if self.tracking_len
-                 else np.full(received.size, estimate.h))
+        received, gains, estimate = self._equalisation(self._buf[_KNOWN_LEN:total], header, estimate, coarse)
         gain_power = np.maximum(np.abs(gains) ** 2, 1e-12)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
         llr = maxlog_llr(received / gains, estimate.noise_var / gain_power)[:n_bits]
-        frame = ReceivedFrame(header, estimate, llr, self._offset)
+        frame = ReceivedFrame(header, estimate, llr, self._offset, gains)
         self._drop(total)
         self._pending = None
         self.stats["frames"] += 1
         return True, frame
+
+    def _equalisation(self, section, header, estimate, coarse):
+        """(data symbols, their gains, frame estimate) of a received payload section."""
+        n_data = pilots.frame_data_symbols(header.payload_len, self.n, self.k)
+        if not self.pilot_params.enabled:
+            return section, np.full(n_data, estimate.h), estimate
+        header_tail = mapping.header_symbols(framing.pack_header(header))[-HEADER_ANCHOR_LEN:]
+        gains, noise_var = estimate_section(
+            section, self._buf[_KNOWN_LEN - HEADER_ANCHOR_LEN:_KNOWN_LEN], header_tail,
+            self.pilot_params, n_data, (coarse.noise_var * (mapping.PREAMBLE_LEN - 1), mapping.PREAMBLE_LEN - 1))
+        data = section[pilots.data_positions(n_data, self.pilot_params)]
+        return data, gains, ChannelEstimate(estimate.h, noise_var)

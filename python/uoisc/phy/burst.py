@@ -1,0 +1,43 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""Assembly of a whole burst: preamble, header, payload section with pilots, guard.
+
+::
+
+    | preamble 64 | header: 80 bits x 8, BPSK | payload section: 8-PSK data + pilot blocks | guard: zeros |
+
+The payload section's layout is ``pilots``'s, from the pilot parameters that the
+header itself announces.
+"""
+
+import numpy as np
+
+from . import mapping, pilots
+
+#: Known symbols before the payload section.
+KNOWN_LEN = mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS
+
+
+def build_burst(header_bytes, coded_bits, guard_len=mapping.DEFAULT_GUARD, pilot_params=pilots.PilotParams()):
+    """Complete burst of one frame.
+
+    Args:
+        header_bytes: the packed PL header (``framing.pack_header``).
+        coded_bits: the frame's coded bits (zero-padded to whole 8-PSK symbols).
+        guard_len: zero symbols after the burst (>= 0).
+        pilot_params: the pilot layout; must be the one the header announces.
+
+    Raises:
+        ValueError: negative guard.
+    """
+    if guard_len < 0:
+        raise ValueError(f"guard_len {guard_len} must be >= 0")
+    section = pilots.insert_pilots(mapping.map_8psk(coded_bits), pilot_params)
+    return np.concatenate([mapping.PREAMBLE, mapping.header_symbols(header_bytes), section,
+                           np.zeros(guard_len, dtype=np.complex64)])
+
+
+def burst_len(payload_len, n, k, guard_len, pilot_params):
+    """Symbols of the burst of a ``payload_len``-byte frame with an (n, k) code."""
+    return KNOWN_LEN + pilots.frame_section_len(payload_len, n, k, pilot_params) + int(guard_len)
