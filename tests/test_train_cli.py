@@ -47,11 +47,11 @@ def test_baselines_are_the_documented_overrides():
     """Baseline (a) drops FiLM and the relevance loss; (b) is random-init CLIP trained end to end."""
     codec, settings = resolve_configs("uoisc-tiny", "no-text-alignment", [])
     assert codec.text_alignment is False and codec.lambda_relevance == 0
-    codec, settings = resolve_configs("uoisc-tiny", "no-pretrained-vlm",
-                                      ["pretrained=models/uoisc-tiny-clip"])
-    # The baseline's pretrained=null comes first; the user's --set may not undo it silently,
-    # but it does override (documented: --set is applied last).
-    assert settings.train_backbone is True
+    codec, settings = resolve_configs("uoisc-tiny", "no-pretrained-vlm", [])
+    assert codec.pretrained is None and settings.train_backbone is True
+    # The user's --set comes after the baseline's overrides.
+    codec, _ = resolve_configs("uoisc-tiny", "no-text-alignment", ["lambda_relevance=0.5"])
+    assert codec.lambda_relevance == 0.5
     with pytest.raises(ValueError, match="unknown baseline"):
         baseline_overrides("jpeg")
 
