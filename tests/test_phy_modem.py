@@ -132,14 +132,14 @@ def test_header_symbols_round_trip(header_bytes):
 
 def test_burst_layout():
     """Without pilots a burst is preamble + 640 header symbols + ceil(bits/3) payload symbols +
-    guard zeros."""
-    burst = build_burst(bytes(framing.HEADER_BYTES), np.ones(1801, np.uint8), guard_len=10)
+    guard zeros (two codewords of 901 bits: 601 symbols)."""
+    burst = build_burst(bytes(framing.HEADER_BYTES), np.ones(1802, np.uint8), 901, guard_len=10)
     assert mapping.HEADER_SYMBOLS == 640
     assert burst.size == mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 601 + 10
     assert np.array_equal(burst[:mapping.PREAMBLE_LEN], mapping.PREAMBLE)
     assert not burst[-10:].any()
     with pytest.raises(ValueError, match="-1"):
-        build_burst(bytes(framing.HEADER_BYTES), np.ones(3, np.uint8), guard_len=-1)
+        build_burst(bytes(framing.HEADER_BYTES), np.ones(3, np.uint8), 3, guard_len=-1)
 
 
 def test_guard_turns_nan_into_erasure():

@@ -70,7 +70,7 @@ def test_frame_layout_is_a_function_of_code_length_and_pilots():
         code = codes.get_code(name)
         coded = np.zeros(framing.n_codewords(1000, code.k) * code.n, np.uint8)
         header = framing.pack_header(framing.PhyHeader(1000, 0, 0, code.code_id, 64, 4))
-        assert burst.build_burst(header, coded, 16, p).size == burst.burst_len(1000, code.n, code.k, 16, p)
+        assert burst.build_burst(header, coded, code.n, 16, p).size == burst.burst_len(1000, code.n, code.k, 16, p)
 
 
 def test_interpolation_is_exact_for_a_linear_gain():

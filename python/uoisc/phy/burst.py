@@ -7,33 +7,35 @@
 
     | preamble 64 | header: 80 bits x 8, BPSK | payload section: 8-PSK data + pilot blocks | guard: zeros |
 
-The payload section's layout is ``pilots``'s, from the pilot parameters that the
-header itself announces.
+The coded bits are interleaved over the burst (``interleaver``) before the Gray
+mapping; the payload section's layout is ``pilots``'s, from the pilot
+parameters that the header itself announces.
 """
 
 import numpy as np
 
-from . import mapping, pilots
+from . import interleaver, mapping, pilots
 
 #: Known symbols before the payload section.
 KNOWN_LEN = mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS
 
 
-def build_burst(header_bytes, coded_bits, guard_len=mapping.DEFAULT_GUARD, pilot_params=pilots.PilotParams()):
+def build_burst(header_bytes, coded_bits, n, guard_len=mapping.DEFAULT_GUARD, pilot_params=pilots.PilotParams()):
     """Complete burst of one frame.
 
     Args:
         header_bytes: the packed PL header (``framing.pack_header``).
-        coded_bits: the frame's coded bits (zero-padded to whole 8-PSK symbols).
+        coded_bits: the frame's coded bits, codeword after codeword.
+        n: bits per codeword (the interleaver's row length).
         guard_len: zero symbols after the burst (>= 0).
         pilot_params: the pilot layout; must be the one the header announces.
 
     Raises:
-        ValueError: negative guard.
+        ValueError: negative guard, or not a whole number of codewords.
     """
     if guard_len < 0:
         raise ValueError(f"guard_len {guard_len} must be >= 0")
-    section = pilots.insert_pilots(mapping.map_8psk(coded_bits), pilot_params)
+    section = pilots.insert_pilots(mapping.map_8psk(interleaver.interleave(coded_bits, n)), pilot_params)
     return np.concatenate([mapping.PREAMBLE, mapping.header_symbols(header_bytes), section,
                            np.zeros(guard_len, dtype=np.complex64)])
 

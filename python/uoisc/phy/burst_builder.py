@@ -4,8 +4,8 @@
 """TX burst builder block: encoded codeword PDUs -> one complex burst PDU per frame.
 
 Collects the codewords of a frame (in order, from ``fec.async_encoder``), maps
-them to a burst (``burst.build_burst``: preamble, header, Gray 8-PSK with the
-pilot blocks the header announces, guard)
+them to a burst (``burst.build_burst``: preamble, header, interleaved Gray
+8-PSK with the pilot blocks the header announces, guard)
 and publishes it on ``out`` (c32 PDU for ``pdu_to_tagged_stream``), and the
 frame's coded bits on ``coded`` (u8 PDU, metadata ``seq``) for BER counting.
 """
@@ -62,7 +62,7 @@ class burst_builder(gr.basic_block):
         header = framing.parse_header(header_bytes)
         # The layout comes from the header itself, so the burst always matches what it announces.
         layout = pilots.PilotParams(header.pilot_interval, header.pilot_len)
-        symbols = burst.build_burst(header_bytes, coded, self.guard_len, layout)
+        symbols = burst.build_burst(header_bytes, coded, self.n, self.guard_len, layout)
         meta = {"seq": header.seq, "payload_type": framing.payload_type_name(header.payload_type)}
         self.message_port_pub(pmt.intern("coded"), make_pdu(meta, coded))
         self.message_port_pub(pmt.intern("out"), make_pdu(meta, symbols))

@@ -16,7 +16,8 @@
    that single estimate (block fading, constant over the burst); with pilots
    with the gains interpolated between the pilot blocks and N0 pooled over
    their residuals (``pilot_estimator``); then computes max-log LLRs scaled by
-   each symbol's |h_t|^2 / N0 (``demapper``).
+   each symbol's |h_t|^2 / N0 (``demapper``) and puts them back in codeword
+   order (``interleaver``).
 
 A preamble found inside a payload that is still arriving means the previous
 burst was truncated: that burst is dropped (logged) and the new one decoded.
@@ -29,7 +30,7 @@ import logging
 
 import numpy as np
 
-from . import framing, mapping, pilots, sync
+from . import framing, interleaver, mapping, pilots, sync
 from .burst import KNOWN_LEN as _KNOWN_LEN
 from .demapper import maxlog_llr
 from .estimator import ChannelEstimate, estimate_channel, header_copy_gains
@@ -186,6 +187,7 @@ class BurstReceiver:
         gain_power = np.maximum(np.abs(gains) ** 2, 1e-12)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
         llr = maxlog_llr(received / gains, estimate.noise_var / gain_power)[:n_bits]
+        llr = interleaver.deinterleave(llr, self.n)
         frame = ReceivedFrame(header, estimate, llr, self._offset, gains)
         self._drop(total)
         self._pending = None
