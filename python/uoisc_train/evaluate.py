@@ -10,7 +10,12 @@ seed stream (``EVAL_SEED``), never a training seed.
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +24,7 @@ import torch
 from uoisc_train.clip.evaluate import EVAL_SEED, generate_scenes, images_to_tensor
 from uoisc_train.codec import UOISC
 
-__all__ = ["evaluate_codec", "evaluate_splits", "psnr_db"]
+__all__ = ["evaluate_codec", "evaluate_splits", "psnr_db", "main"]
 
 
 def psnr_db(mse: float) -> float:
@@ -83,3 +88,36 @@ def evaluate_splits(model: UOISC, judge: Any, n_scenes: int,
                     device: str = "cpu") -> dict[str, dict[str, Any]]:
     """:func:`evaluate_codec` on each split, keyed by split name."""
     return {split: evaluate_codec(model, judge, split, n_scenes, device=device) for split in splits}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m uoisc_train.evaluate -c RUN/last.pt [--judge tiny] [--scenes N] [-o FILE]``:
+    the metrics of a training checkpoint as JSON (stdout, and ``-o`` if given)."""
+    from uoisc_train.train import load_judge
+    from uoisc_train.training import load_codec
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m uoisc_train.evaluate",
+                                     description="Clean-channel metrics of a codec checkpoint.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-c", "--checkpoint", required=True, help="training checkpoint (last.pt)")
+    parser.add_argument("-j", "--judge", default="tiny", help="tiny, none or a judge folder")
+    parser.add_argument("-n", "--scenes", type=int, default=100, help="scenes per split (5 questions each)")
+    parser.add_argument("-t", "--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("-o", "--out", default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    if args.scenes < 1 or args.threads < 1:
+        parser.error(f"--scenes={args.scenes} and --threads={args.threads} must be >= 1")
+    torch.set_num_threads(args.threads)
+    model, info = load_codec(args.checkpoint)
+    metrics = {"checkpoint": str(args.checkpoint), "step": info["step"], "judge": args.judge,
+               "splits": evaluate_splits(model, load_judge(args.judge), args.scenes)}
+    text = json.dumps(metrics, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -132,6 +132,12 @@ def run_training(codec: CodecConfig, settings: TrainSettings, run_dir: str | Pat
                 log.flush()
             if trainer.step % settings.checkpoint_every == 0:
                 save_checkpoint(run_dir, trainer.state())
+            if settings.max_seconds and time.monotonic() - started > settings.max_seconds:
+                _log.warning("max_seconds=%d reached at step %d of %d; stopping (resumable)",
+                             settings.max_seconds, trainer.step, settings.total_steps)
+                record.update(stopped_early=True, seconds=round(time.monotonic() - started, 2))
+                log.write(json.dumps(record) + "\n")
+                break
     save_checkpoint(run_dir, trainer.state())
     if settings.eval_scenes:
         metrics = {"step": trainer.step, "machine": machine_description(),

@@ -43,6 +43,9 @@ class TrainSettings:
         log_every: steps between JSON-lines log records.
         checkpoint_every: steps between checkpoints (one is always written at the end).
         eval_scenes: scenes per split of the final evaluation (0: none).
+        max_seconds: wall-clock budget of the training loop (0: none); when it
+            runs out the run stops after the current step, saves its checkpoint
+            (``--resume`` continues it) and logs that it stopped early.
     """
 
     phase1_steps: int = 300
@@ -59,10 +62,11 @@ class TrainSettings:
     log_every: int = 10
     checkpoint_every: int = 100
     eval_scenes: int = 0
+    max_seconds: int = 0
 
     def __post_init__(self) -> None:
         for name in ("phase1_steps", "phase2_steps", "restart_every", "data_seed", "seed",
-                     "eval_scenes"):
+                     "eval_scenes", "max_seconds"):
             value = getattr(self, name)
             if not _is_int(value) or value < 0:
                 raise ValueError(f"{name}={value!r} must be an integer >= 0")
