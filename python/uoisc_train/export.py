@@ -30,8 +30,10 @@ import torch
 from torch import Tensor, nn
 
 from uoisc_train.clip.runs import git_commit
-from uoisc_train.codec import UOISC, CodecConfig
+from uoisc_train.codec import UOISC, CodecConfig, get_codec_config
 from uoisc_train.onnx_graph import finalize_graph
+from uoisc_train.training.checkpoint import load_codec
+from uoisc_train.training.config import apply_overrides
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "ENCODER_FILE", "DECODER_FILE", "SPEC_FILE", "OPSET",
            "ExportParityError", "export_bundle", "parity_check", "sha256_file", "main"]
@@ -268,10 +270,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point (``uoisc-export``); returns the exit status."""
-    from uoisc_train.training.checkpoint import load_codec
-    from uoisc_train.training.config import apply_overrides
-    from uoisc_train.codec import get_codec_config
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
