@@ -78,7 +78,8 @@ blocks:
 - name: rx
   id: uoisc_phy_rx
   parameters: {{code: '"n1800_k902"', threading: '{threading}', n_decoders: '{n_decoders}', max_iter: '50',
-               threshold: '0.3', emit_llr: 'False', pilot_interval: '64', pilot_len: '4'}}
+               threshold: '0.3', emit_llr: 'False', pilot_interval: '64', pilot_len: '4',
+               pilot_doppler: '1e-3'}}
   states: {{coordinate: [600, 100], rotation: 0, state: enabled}}
 - name: sink
   id: blocks_message_debug

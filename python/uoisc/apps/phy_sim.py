@@ -77,6 +77,8 @@ def build_parser():
                           help="data symbols between pilot blocks (0 with --pilot-len 0: no pilots)")
     receiver.add_argument("-L", "--pilot-len", type=int, default=pilots.DEFAULT_LENGTH,
                           help="known symbols per pilot block")
+    receiver.add_argument("--pilot-doppler", type=float, default=None,
+                          help="design fD*Ts of the pilot filter (default: 1e-3, or 1e-2 with --air)")
     receiver.add_argument("--no-pre-ber", action="store_true",
                           help="skip the coded-bit/LLR taps (pre-decoding BER)")
     air_path = parser.add_argument_group("air path (RRC modem through channels.channel_model)")
@@ -117,6 +119,7 @@ def point_configs(args):
             payload_bytes=args.payload_bytes, code=args.code, doppler=args.doppler,
             seed=args.seed, threading=args.threading, n_decoders=args.n_decoders,
             max_iter=args.max_iter, pilot_interval=args.pilot_interval, pilot_len=args.pilot_len,
+            pilot_doppler=args.pilot_doppler,
             measure_pre_ber=not args.no_pre_ber, air=args.air,
             frequency_offset=args.frequency_offset, epsilon=args.epsilon,
             timeout_s=args.timeout)

@@ -30,7 +30,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, channels, gr
 
-from . import air, codes, framing, metrics, pilots
+from . import air, codes, framing, metrics, pilot_estimator, pilots
 from .channel import channel
 from .phy_rx import phy_rx
 from .phy_tx import phy_tx
@@ -57,6 +57,9 @@ class LinkConfig:
         n_decoders: decoder instances in the bank.
         max_iter: LDPC iteration limit.
         pilot_interval, pilot_len: pilot layout of phy_tx and phy_rx (0, 0 = none).
+        pilot_doppler: design Doppler of phy_rx's pilot filter; None picks
+            ``SLIP_DOPPLER`` on the air path (Costas slips) and
+            ``DESIGN_DOPPLER`` otherwise.
         measure_pre_ber: also collect coded bits and LLRs (pre-decoding BER).
         air: go through the RRC air modem and ``channel_model`` (AWGN only).
         frequency_offset: carrier offset of the air channel (cycles/sample).
@@ -77,6 +80,7 @@ class LinkConfig:
     max_iter: int = 50
     pilot_interval: int = pilots.DEFAULT_INTERVAL
     pilot_len: int = pilots.DEFAULT_LENGTH
+    pilot_doppler: float = None
     measure_pre_ber: bool = True
     air: bool = False
     frequency_offset: float = 0.002
@@ -104,6 +108,14 @@ class LinkConfig:
                 f"n_decoders and max_iter must be >= 1, got {self.n_decoders!r}, {self.max_iter!r}")
         codes.get_code(self.code)
         pilots.check_pilot_params(self.pilot_interval, self.pilot_len)
+        if self.pilot_doppler is not None:
+            pilot_estimator.check_doppler(self.pilot_doppler)
+
+    def receiver_doppler(self):
+        """The pilot filter's design Doppler for this link (see ``pilot_doppler``)."""
+        if self.pilot_doppler is not None:
+            return self.pilot_doppler
+        return pilot_estimator.SLIP_DOPPLER if self.air else pilot_estimator.DESIGN_DOPPLER
 
 
 def random_payloads(n_frames, payload_bytes, seed):
@@ -152,7 +164,8 @@ class LinkFlowgraph(gr.top_block):
         n_decoders = 1 if threading is None else config.n_decoders
         self.rx = phy_rx(code=config.code, threading=threading, n_decoders=n_decoders,
                          max_iter=config.max_iter, emit_llr=config.measure_pre_ber,
-                         pilot_interval=config.pilot_interval, pilot_len=config.pilot_len)
+                         pilot_interval=config.pilot_interval, pilot_len=config.pilot_len,
+                         pilot_doppler=config.receiver_doppler())
         self.delivered = blocks.message_debug()
         self.msg_connect((self.injector, "out"), (self.tx, "in"))
         self.msg_connect((self.rx, "out"), (self.delivered, "store"))

@@ -34,7 +34,7 @@ from . import framing, interleaver, mapping, pilots, sync
 from .burst import KNOWN_LEN as _KNOWN_LEN
 from .demapper import maxlog_llr
 from .estimator import ChannelEstimate, estimate_channel, header_copy_gains
-from .pilot_estimator import HEADER_ANCHOR_LEN, estimate_section
+from .pilot_estimator import DESIGN_DOPPLER, HEADER_ANCHOR_LEN, check_doppler, estimate_section
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +70,19 @@ class BurstReceiver:
         pilot_params: the ``pilots.PilotParams`` this receiver expects; a burst
             whose header announces another layout is dropped, logged as a
             configuration mismatch.
+        pilot_doppler: fastest normalised gain variation (fD*Ts) the pilot filter
+            follows (``pilot_estimator.wiener_smooth``); larger is more agile and
+            noisier. ``pilot_estimator.SLIP_DOPPLER`` behind a slipping carrier loop.
     """
 
-    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, pilot_params=pilots.PilotParams()):
+    def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, pilot_params=pilots.PilotParams(),
+                 pilot_doppler=DESIGN_DOPPLER):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
         if not isinstance(pilot_params, pilots.PilotParams):
             raise ValueError(f"pilot_params {pilot_params!r} is not a pilots.PilotParams")
-        self.pilot_params = pilot_params
+        check_doppler(pilot_doppler)
+        self.pilot_params, self.pilot_doppler = pilot_params, float(pilot_doppler)
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
         self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "wrong_pilots": 0,
                       "truncated": 0, "non_finite": 0}
@@ -202,6 +207,7 @@ class BurstReceiver:
         header_tail = mapping.header_symbols(framing.pack_header(header))[-HEADER_ANCHOR_LEN:]
         gains, noise_var = estimate_section(
             section, self._buf[_KNOWN_LEN - HEADER_ANCHOR_LEN:_KNOWN_LEN], header_tail,
-            self.pilot_params, n_data, (coarse.noise_var * (mapping.PREAMBLE_LEN - 1), mapping.PREAMBLE_LEN - 1))
+            self.pilot_params, n_data, (coarse.noise_var * (mapping.PREAMBLE_LEN - 1), mapping.PREAMBLE_LEN - 1),
+            self.pilot_doppler)
         data = section[pilots.data_positions(n_data, self.pilot_params)]
         return data, gains, ChannelEstimate(estimate.h, noise_var)
