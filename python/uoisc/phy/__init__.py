@@ -5,7 +5,8 @@
 
 Hier blocks: :class:`phy_tx`, :class:`channel`, :class:`phy_rx`. Plain modules
 usable without a flowgraph: ``framing``, ``codes``, ``theory``, ``mapping``,
-``demapper``, ``estimator``, ``sync``, ``receiver``, ``block_fading``.
+``demapper``, ``estimator``, ``sync``, ``receiver``, ``block_fading``,
+``pilots`` (pilot layout), ``pilot_estimator``, ``interleaver``, ``burst``.
 See docs/phy.md for the frame format and the Es/N0 definition.
 """
 

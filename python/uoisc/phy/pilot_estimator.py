@@ -11,15 +11,16 @@ Model: r_t = h(t) x_t + w_t, complex noise of variance N0. Anchors of h(t):
   the block's centre (h is taken constant over a block: a few symbols).
 
 The anchors are first smoothed by a robust Wiener filter (:func:`wiener_smooth`):
-the channel is modelled with a flat Doppler spectrum up to
-:data:`DESIGN_DOPPLER` (autocorrelation sinc(2 fD tau)), which Li, Cimini and
-Sollenberger (IEEE Trans. Commun. 1998) showed to be robust for every slower
-channel; each anchor is re-estimated from its :data:`SMOOTHING_HALF_WIDTH`
-neighbours on each side. On a static channel this cuts the anchors' noise by
-~5x, which linear interpolation of the raw anchors (equalisation noise up to
-N0 / pilot_len) could not: measured in docs/phy.md, the raw anchors lost ~0.5 dB
-in AWGN. The gain of every data symbol is then the linear interpolation of the
-smoothed complex anchors (real and imaginary parts).
+the channel is modelled with a flat Doppler spectrum up to the design Doppler
+(autocorrelation sinc(2 fD tau)), the robust choice of Li, Cimini and
+Sollenberger (IEEE Trans. Commun. 1998, for OFDM; the argument is the same in
+time): mismatch-tolerant for every slower channel. Each anchor is re-estimated
+from its :data:`SMOOTHING_HALF_WIDTH` neighbours on each side. On a static
+channel this cuts the anchors' noise several-fold, which linear interpolation of
+the raw anchors (equalisation noise up to N0 / pilot_len) could not: measured in
+docs/phy.md, the raw anchors lost ~0.5 dB in AWGN. The gain of every data symbol
+is then the linear interpolation of the smoothed complex anchors (real and
+imaginary parts).
 
 N0 is pooled over the residuals of the preamble and of every pilot block
 (pilot_len - 1 degrees of freedom each), not over the whole header: under
@@ -91,7 +92,7 @@ def wiener_smooth(times, gains, noise_vars, doppler=DESIGN_DOPPLER, half_width=S
     windows = starts[:, None] + np.arange(width)[None, :]  # (anchors, width)
     signal_power = max(float(np.mean(np.abs(gains) ** 2) - np.mean(noise_vars)), 1e-3 * float(np.mean(noise_vars)))
     lag = times[windows][:, :, None] - times[windows][:, None, :]
-    covariance = np.sinc(2 * doppler * lag) + np.apply_along_axis(np.diag, 1, noise_vars[windows] / signal_power)
+    covariance = np.sinc(2 * doppler * lag) + np.eye(width) * (noise_vars[windows] / signal_power)[:, None, :]
     cross = np.sinc(2 * doppler * (times[:, None] - times[windows]))
     weights = np.linalg.solve(covariance, cross[:, :, None])[:, :, 0]
     return np.sum(weights * gains[windows], axis=1)
