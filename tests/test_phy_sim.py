@@ -5,6 +5,7 @@ import json
 import pytest
 
 from gnuradio.uoisc.apps import phy_demo, phy_sim
+from gnuradio.uoisc.phy import pilot_estimator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -76,3 +77,51 @@ def test_demo_prints_summary_and_writes_report(tmp_path, capsys):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["result"]["frames_delivered"] == 2
     assert (tmp_path / "report.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_log_level_flag_sets_gnuradio_default_level():
+    """--log-level warn (phy_sim's helper, shared by the demo) sets GNU Radio's default level, so
+    block loggers created afterwards drop debug/info lines; an unknown level is refused."""
+    from gnuradio import gr
+    logging_singleton = gr.logging()
+    before = logging_singleton.default_level()
+    try:
+        phy_sim.set_gr_log_level("warn")
+        assert logging_singleton.default_level() == gr.log_levels.warn
+        phy_sim.set_gr_log_level("info")
+        assert logging_singleton.default_level() == gr.log_levels.info
+    finally:
+        logging_singleton.set_default_level(before)
+    with pytest.raises(ValueError, match="loud"):
+        phy_sim.set_gr_log_level("loud")
+
+
+def test_demo_log_level_silences_per_frame_debug_lines(tmp_path, capfd):
+    """The demo with its default --log-level (info) prints no deframer debug line, even where
+    Debian's GNU Radio config asks for debug; --log-level debug brings them back (3 dB AWGN, where
+    codewords fail and the deframer logs each failing frame at debug)."""
+    from gnuradio import gr
+    before = gr.logging().default_level()
+    try:
+        phy_demo.main(["-n", "3", "-b", "200", "-e", "3", "-f", "awgn", "-o", str(tmp_path)])
+        assert ":debug:" not in "".join(capfd.readouterr())  # GNU Radio's console sink: stdout
+        phy_demo.main(["-n", "3", "-b", "200", "-e", "3", "-f", "awgn", "-o", str(tmp_path),
+                       "--log-level", "debug"])
+        assert ":debug:" in "".join(capfd.readouterr())
+    finally:
+        gr.logging().set_default_level(before)
+
+
+def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
+    """-P/-L go into every LinkConfig; a half-disabled pilot layout is a usage error; the air path
+    picks the slip-tolerant pilot filter unless --pilot-doppler is given."""
+    parser = phy_sim.build_parser()
+    args = parser.parse_args(["-P", "32", "-L", "2", "-e", "10", "-f", "awgn", "--air"])
+    (config,) = phy_sim.point_configs(args)
+    assert (config.pilot_interval, config.pilot_len) == (32, 2)
+    assert config.receiver_doppler() == pilot_estimator.SLIP_DOPPLER
+    args = parser.parse_args(["--pilot-doppler", "2e-3", "-e", "10", "-f", "awgn"])
+    assert phy_sim.point_configs(args)[0].receiver_doppler() == 2e-3
+    with pytest.raises(SystemExit):
+        phy_sim.main(["-P", "64", "-L", "0"])
+    assert "--pilot-interval" in capsys.readouterr().err
