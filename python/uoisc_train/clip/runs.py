@@ -6,8 +6,10 @@ every argument next to the checkpoints, plus the seed, commit and machine).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -19,7 +21,8 @@ import numpy as np
 import torch
 
 __all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
-           "prepare_run_dir", "save_checkpoint", "load_checkpoint"]
+           "prepare_run_dir", "save_checkpoint", "load_checkpoint", "warmup_cosine_lr",
+           "fp16_rounded_copy"]
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def machine_description() -> str:
     except OSError:
         pass
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"with {torch.get_num_threads()} threads, no GPU")
+            f"with {torch.get_num_threads()} threads, CPU training (no GPU used)")
 
 
 def prepare_run_dir(run_dir: str | Path, params: dict[str, Any], resume: bool) -> Path:
@@ -98,3 +101,24 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
         return None
     _log.info("resuming from %s", path)
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def warmup_cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int) -> float:
+    """Learning rate at ``step``: linear warm-up to ``base_lr``, then cosine decay to zero."""
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * base_lr * (1 + math.cos(math.pi * progress))
+
+
+def fp16_rounded_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode copy whose floating weights went through fp16, as model folders store them.
+
+    Metrics are computed on this copy, so they describe exactly the shipped weights.
+    """
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in rounded.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    return rounded.eval()

@@ -12,7 +12,6 @@ written after every epoch; ``--resume`` continues from it.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import math
@@ -25,8 +24,9 @@ from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes, images_to_tensor
 from uoisc_train.clip.registry import TINY_CLIP_NAME, register_model_configs
-from uoisc_train.clip.runs import (load_checkpoint, machine_description, prepare_run_dir,
-                                   save_checkpoint, seed_everything)
+from uoisc_train.clip.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
+                                   prepare_run_dir, save_checkpoint, seed_everything,
+                                   warmup_cosine_lr)
 from uoisc_train.clip.tiny import save_clip_artefact
 from uoisc_train.compat import import_open_clip
 from uoisc_train.world import GENERATOR_VERSION
@@ -67,30 +67,12 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"--batch-size {args.batch_size} exceeds --train-scenes {args.train_scenes}")
 
 
-def _lr_at(step: int, total: int, args: argparse.Namespace) -> float:
-    """Linear warm-up then cosine decay to zero."""
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
-
-
 def _training_tensors(args, tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
     """All training images (uint8 N x 3 x H x W) and caption tokens (N x L)."""
     scenes = generate_scenes("pretrain", args.train_scenes, args.data_seed, args.image_size)
     images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).contiguous()
     tokens = tokenizer([s.caption for s in scenes])
     return images, tokens
-
-
-def _fp16_rounded(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy whose weights went through fp16, as they are stored in the model folder."""
-    rounded = copy.deepcopy(model)
-    with torch.no_grad():
-        for tensor in rounded.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half().float())
-    return rounded
 
 
 def train(args: argparse.Namespace, command: str) -> dict:
@@ -129,7 +111,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
         for step_in_epoch in bar:
             step = epoch * steps_per_epoch + step_in_epoch
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(step, total_steps, args)
+                group["lr"] = warmup_cosine_lr(step, total_steps, args.lr, args.warmup_steps)
             batch = order[step_in_epoch * args.batch_size:(step_in_epoch + 1) * args.batch_size]
             pixels = (images[batch].float() / 255.0 - mean) / std
             image_features, text_features, logit_scale = model(pixels, tokens[batch])
@@ -145,7 +127,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
         _log.info("epoch %d done, loss %.4f", epoch + 1, loss.item())
     train_wall_s = elapsed + time.monotonic() - started
 
-    shipped = _fp16_rounded(model)
+    shipped = fp16_rounded_copy(model)
     metrics = clip_zero_shot_metrics(shipped, tokenizer, args.eval_scenes, size=args.image_size)
     metrics["train_wall_s"] = round(train_wall_s, 1)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -17,10 +17,8 @@ detectors that answer-only supervision learns far more slowly.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -31,8 +29,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.clip.runs import (load_checkpoint, machine_description, prepare_run_dir,
-                                   save_checkpoint, seed_everything)
+from uoisc_train.clip.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
+                                   prepare_run_dir, save_checkpoint, seed_everything,
+                                   warmup_cosine_lr)
 from uoisc_train.judges.evaluate import judge_metrics
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.judges.tiny import save_judge_artefact
@@ -82,14 +81,6 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"--noise-std must be in [0, 0.5), got {args.noise_std}")
 
 
-def _lr_at(step: int, total: int, args: argparse.Namespace) -> float:
-    """Linear warm-up then cosine decay to zero."""
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
-
-
 def shape_cell_targets(scene, shapes: Sequence[str], stride: int = 4) -> np.ndarray:
     """Shape class at the centre of each ``stride x stride`` cell (0: background, 1+i: ``shapes[i]``).
 
@@ -111,16 +102,6 @@ def _training_tensors(args, judge: TinyVqaJudge):
     tokens = judge.tokenize([qa.question for _, qa in pairs])
     answers = torch.tensor([answer_index(qa.answer) for _, qa in pairs])
     return images, shape_targets, scene_index, tokens, answers
-
-
-def _fp16_rounded(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy whose weights went through fp16, as they are stored in the model folder."""
-    rounded = copy.deepcopy(model)
-    with torch.no_grad():
-        for tensor in rounded.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half().float())
-    return rounded.eval()
 
 
 def train(args: argparse.Namespace, command: str) -> dict:
@@ -160,7 +141,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
         for step_in_epoch in bar:
             step = epoch * steps_per_epoch + step_in_epoch
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(step, total_steps, args)
+                group["lr"] = warmup_cosine_lr(step, total_steps, args.lr, args.warmup_steps)
             batch = order[step_in_epoch * args.batch_size:(step_in_epoch + 1) * args.batch_size]
             pixels = images[scene_index[batch]].float() / 255.0
             noise_std = torch.rand(len(batch), 1, 1, 1, generator=generator) * args.noise_std
@@ -182,7 +163,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
         _log.info("epoch %d done, train accuracy %.4f", epoch + 1, correct / seen)
     train_wall_s = elapsed + time.monotonic() - started
 
-    shipped = _fp16_rounded(judge)
+    shipped = fp16_rounded_copy(judge)
     metrics = judge_metrics(shipped, args.eval_scenes, size=args.image_size)
     metrics["train_wall_s"] = round(train_wall_s, 1)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
