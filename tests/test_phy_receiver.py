@@ -5,6 +5,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gnuradio.uoisc.phy import codes, framing, mapping, pilots
 from gnuradio.uoisc.phy.block_fading import BlockFadingProcess, block_fading_gains
@@ -245,3 +247,18 @@ def test_reset_forgets_partial_burst_and_keeps_stream_offsets():
     frames = rx.push(awgn(np.concatenate([first[half:], second]), 25.0, rng))
     assert [f.header.seq for f in frames] == [2]
     assert frames[0].sample_offset == first.size
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3000), st.integers(0, 300), st.integers(0, 15), st.integers(0, 2**32 - 1))
+def test_tx_burst_and_rx_agree_for_any_pilot_layout(payload_len, interval, length, seed):
+    """For any payload length and pilot layout (both 0, or both > 0), the burst that burst.build_burst
+    makes (interleaver + pilots) is read back by the receiver configured alike with every hard
+    decision equal to the coded bit (noiseless, gain 0.5j): TX and RX share one layout."""
+    if (interval == 0) != (length == 0):
+        interval, length = 0, 0
+    params = pilots.PilotParams(interval, length)
+    rng = np.random.default_rng(seed)
+    burst, coded = make_burst(payload_len, 3, rng, params=params)
+    (frame,) = BurstReceiver(CODE.n, CODE.k, CODE.code_id, pilot_params=params).push(0.5j * burst)
+    assert np.array_equal((frame.llr > 0).astype(np.uint8), coded)
