@@ -112,3 +112,14 @@ def test_openai_weights_offline_give_clear_error():
     assert result.returncode == 0, result.stderr
     assert "CLEAR:" in result.stdout
     assert "no internet" in result.stdout and "local checkpoint" in result.stdout
+
+
+def test_pretrained_checkpoint_file_is_loaded(tmp_path):
+    """pretrained=<file> loads that open_clip state dict (the user's local-checkpoint escape hatch)."""
+    torch.manual_seed(1)
+    source = ClipBackbone(TINY_CLIP_NAME)
+    path = tmp_path / "tiny.pt"
+    torch.save(source.model.state_dict(), path)
+    loaded = ClipBackbone(TINY_CLIP_NAME, pretrained=str(path))
+    for (name, a), b in zip(source.model.state_dict().items(), loaded.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
