@@ -89,7 +89,7 @@ class frame_sync(gr.basic_block):
         if len(samples):
             try:
                 frames = self.receiver.push(samples)
-            except ValueError as err:  # never stop a running flowgraph on odd input
+            except (ValueError, np.linalg.LinAlgError) as err:  # never stop a running flowgraph on odd input
                 self.logger.error(f"receiver reset after bad input: {err}")
                 self.receiver.reset()
                 frames = []
