@@ -125,3 +125,9 @@ def test_nanollava_offline_gives_clear_error():
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "CLEAR:" in result.stdout and "no internet" in result.stdout
+
+
+def test_question_containing_the_placeholder_is_refused(tiny_llava):
+    """A question that itself contains "<image>" would misplace the image tokens: ValueError, not garbage."""
+    with pytest.raises(ValueError, match="<image>"):
+        _judge(tiny_llava).hidden(torch.rand(1, 3, 64, 64), ["What is <image> here?"])

@@ -156,6 +156,8 @@ class LlavaJudge(nn.Module, VqaJudge):
         content = f"{query}\n{IMAGE_PLACEHOLDER}" if self.question_before_image else f"{IMAGE_PLACEHOLDER}\n{query}"
         text = self.tokenizer.apply_chat_template([{"role": "user", "content": content}],
                                                   tokenize=False, add_generation_prompt=True)
+        if text.count(IMAGE_PLACEHOLDER) != 1:
+            raise ValueError(f"the chat template must keep exactly one {IMAGE_PLACEHOLDER!r}; got {text!r}")
         before, after = text.split(IMAGE_PLACEHOLDER)
         encode = lambda part: self.tokenizer(part, add_special_tokens=False)["input_ids"]
         return encode(before), encode(after)
