@@ -123,7 +123,7 @@ def test_relevance_loss_with_the_tiny_vqa_judge_agrees_with_the_judges_own_eq_11
     """With the project's TinyVqaJudge (random init, eval, frozen) the codec's eq. 11 equals
     uoisc_train.judges.cosine_relevance_loss on the same hidden states, and is differentiable
     w.r.t. the reconstruction."""
-    judges = pytest.importorskip("uoisc_train.judges")
+    from uoisc_train import judges
     from uoisc_train.world import ANSWERS
     torch.manual_seed(0)
     judge = judges.TinyVqaJudge(judges.TinyJudgeConfig(answers=tuple(ANSWERS))).eval()

@@ -17,8 +17,8 @@ import torch
 from uoisc_train.compat import import_torchvision
 
 import_torchvision()  # transformers imports torchvision
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
+import tokenizers  # noqa: E402  (requirements pin transformers; a missing one must fail, not skip)
+import transformers  # noqa: E402
 
 from uoisc_train.judges.nanollava import LlavaJudge, TransformersLlavaEncoder  # noqa: E402
 
