@@ -43,3 +43,13 @@ def test_evaluation_matches_a_pair_by_pair_recomputation():
     assert result["answer_match_rate"] == pytest.approx(np.mean(matches))
     assert set(result["answer_match_by_kind"]) == {"colour", "exists", "count", "position", "size"}
     assert evaluate_codec(model, None, "test_seen", 1)["answer_match_rate"] is None
+
+
+def test_jpeg2000_evaluation_respects_the_budget_and_counts_every_question():
+    """Baseline (c) evaluation: 2 scenes x 5 questions, mean size within the byte budget,
+    answer match in [0, 1], PSNR consistent with the MSE."""
+    from uoisc_train.evaluate import evaluate_jpeg2000
+    result = evaluate_jpeg2000(load_judge("random-tiny"), "test_zeroshot", 2, max_bytes=600)
+    assert result["n_pairs"] == 10 and result["mean_bytes"] <= 600
+    assert 0.0 <= result["answer_match_rate"] <= 1.0
+    assert result["psnr_db"] == pytest.approx(psnr_db(result["mse"]))

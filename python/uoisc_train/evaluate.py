@@ -24,7 +24,7 @@ import torch
 from uoisc_train.clip.evaluate import EVAL_SEED, generate_scenes, images_to_tensor
 from uoisc_train.codec import UOISC
 
-__all__ = ["evaluate_codec", "evaluate_splits", "psnr_db", "main"]
+__all__ = ["evaluate_codec", "evaluate_splits", "evaluate_jpeg2000", "psnr_db", "main"]
 
 
 def psnr_db(mse: float) -> float:
@@ -81,6 +81,31 @@ def evaluate_codec(model: UOISC, judge: Any, split: str, n_scenes: int, seed: in
             kind: float(np.mean([m for m, k in zip(matches, kinds) if k == kind]))
             for kind in sorted(set(kinds))}
     return result
+
+
+@torch.no_grad()
+def evaluate_jpeg2000(judge: Any, split: str, n_scenes: int, max_bytes: int,
+                      seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Baseline (c) under the same protocol as :func:`evaluate_codec` (error-free bytes).
+
+    Each scene is JPEG2000-coded once at ``max_bytes`` (the image does not depend on
+    the question), then judged with each of its questions.
+    """
+    from uoisc_train.baselines.jpeg2000 import decode_jpeg2000, encode_jpeg2000
+    scenes = generate_scenes(split, n_scenes, seed)
+    size = scenes[0].image.shape[:2]
+    originals = images_to_tensor(np.stack([s.image for s in scenes]))
+    coded = [encode_jpeg2000(s.image, max_bytes) for s in scenes]
+    decoded = images_to_tensor(np.stack([decode_jpeg2000(c.data, size) for c in coded]))
+    rows = [i for i, scene in enumerate(scenes) for _ in scene.qa]
+    questions = [qa.question for scene in scenes for qa in scene.qa]
+    mse = float(((decoded - originals) ** 2).mean())
+    before = judge.answer(originals[rows], questions)
+    after = judge.answer(decoded[rows], questions)
+    return {"split": split, "n_scenes": n_scenes, "n_pairs": len(rows), "seed": seed,
+            "max_bytes": max_bytes, "mean_bytes": float(np.mean([c.n_bytes for c in coded])),
+            "mse": mse, "psnr_db": psnr_db(mse),
+            "answer_match_rate": float(np.mean([a == b for a, b in zip(before, after)]))}
 
 
 def evaluate_splits(model: UOISC, judge: Any, n_scenes: int,
