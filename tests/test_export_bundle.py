@@ -112,7 +112,7 @@ def test_fp16_storage_is_lossless_and_skips_inexact_weights():
 
 
 @pytest.mark.skipif(os.environ.get("UOISC_SLOW_TESTS") != "1",
-                    reason="slow (~70 s on 2 CPU cores): set UOISC_SLOW_TESTS=1")
+                    reason="slow (27 s idle, ~70 s loaded, 2 CPU cores): set UOISC_SLOW_TESTS=1")
 def test_vit_b16_sized_codec_exports_with_parity(tmp_path):
     """The ViT-B/16-sized codec (random init) exports; indices identical, images within 1e-4."""
     torch.manual_seed(0)
