@@ -40,9 +40,13 @@ def build_parser():
                         help="decoder bank of the measured receiver")
     parser.add_argument("-j", "--n-decoders", type=int, default=2, help="decoders in the bank")
     parser.add_argument("-i", "--max-iter", type=int, default=25,
-                        help="LDPC iteration limit (early exit on a valid codeword)")
+                        help="LDPC iteration limit of the bank (early exit on a valid codeword)")
+    parser.add_argument("--single-max-iter", type=int, default=50,
+                        help="iteration limit of the single-decoder reference (50: the stock "
+                             "configuration the project started from)")
     parser.add_argument("-s", "--seed", type=int, default=0, help="seed of payloads and channel")
     parser.add_argument("-o", "--out", default="bench/results/phy.json", help="output JSON")
+    phy_sim.add_log_level_argument(parser)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 4 PDUs, 10 and 20 dB AWGN only")
     return parser
@@ -60,6 +64,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    phy_sim.set_gr_log_level(args.log_level)
     if args.quick:
         args.esno_db, args.fading, args.n_frames = [10.0, 20.0], ["awgn"], 4
     if args.n_decoders < 2:
@@ -68,11 +73,11 @@ def main(argv=None):
     for fading in args.fading:
         for esno in args.esno_db:
             common = dict(esno_db=esno, fading=fading, n_frames=args.n_frames,
-                          payload_bytes=args.payload_bytes, seed=args.seed,
-                          max_iter=args.max_iter, measure_pre_ber=False)
-            bank = measure(link_sim.LinkConfig(threading=args.threading,
-                                               n_decoders=args.n_decoders, **common))
-            single = measure(link_sim.LinkConfig(threading="none", n_decoders=1, **common))
+                          payload_bytes=args.payload_bytes, seed=args.seed, measure_pre_ber=False)
+            bank = measure(link_sim.LinkConfig(threading=args.threading, n_decoders=args.n_decoders,
+                                               max_iter=args.max_iter, **common))
+            single = measure(link_sim.LinkConfig(threading="none", n_decoders=1,
+                                                 max_iter=args.single_max_iter, **common))
             ratio = (bank["delivered_info_bps"] / single["delivered_info_bps"]
                      if bank["delivered_info_bps"] and single["delivered_info_bps"] else None)
             row = {"fading": fading, "esno_db": esno, "bank": bank, "single": single,

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from uoisc_train.clip import ArtefactError, ClipBackbone, load_tiny_clip, tiny_clip_dir
-from uoisc_train.clip.artefact import CONFIG_FILE, WEIGHTS_FILE, read_metrics
+from uoisc_train.artefact import CONFIG_FILE, WEIGHTS_FILE, read_metrics
 from uoisc_train.clip.evaluate import clip_zero_shot_metrics
 from uoisc_train.compat import import_open_clip
 from uoisc_train.world import GENERATOR_VERSION

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from uoisc_train.clip import load_tiny_clip
-from uoisc_train.clip.artefact import read_metrics
+from uoisc_train.artefact import read_metrics
 from uoisc_train.clip.train import main
 
 TINY_RUN = ["--train-scenes", "64", "--batch-size", "32", "--epochs", "1", "--warmup-steps", "1",

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from uoisc_train.clip.artefact import CONFIG_FILE, WEIGHTS_FILE, ArtefactError, read_metrics
+from uoisc_train.artefact import CONFIG_FILE, WEIGHTS_FILE, ArtefactError, read_metrics
 from uoisc_train.judges import load_tiny_judge, tiny_judge_dir
 from uoisc_train.judges.evaluate import judge_accuracy
 from uoisc_train.world import GENERATOR_VERSION

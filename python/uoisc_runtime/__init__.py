@@ -5,6 +5,7 @@
 """
 
 from uoisc_runtime.bundle import (FORMAT_VERSION, Bundle, BundleError, load_bundle,
-                                  select_providers)
+                                  select_providers, sha256_file)
 
-__all__ = ["FORMAT_VERSION", "Bundle", "BundleError", "load_bundle", "select_providers"]
+__all__ = ["FORMAT_VERSION", "Bundle", "BundleError", "load_bundle", "select_providers",
+           "sha256_file"]

@@ -22,7 +22,8 @@ from typing import Any, Sequence
 
 import onnxruntime as ort
 
-__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "select_providers"]
+__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "select_providers",
+           "sha256_file"]
 
 _log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def select_providers(preferred: Sequence[str] | None = None) -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -265,7 +267,7 @@ def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
         file = path / spec[graph]["file"]
         if not file.is_file():
             raise BundleError(f"{file} (codec.json field '{graph}.file') does not exist")
-        actual = _sha256(file)
+        actual = sha256_file(file)
         if actual != spec[graph]["sha256"]:
             raise BundleError(f"{file.name} has sha256 {actual}, codec.json field "
                               f"'{graph}.sha256' records {spec[graph]['sha256']}: tampered or "

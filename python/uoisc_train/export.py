@@ -18,7 +18,6 @@ its figures go into codec.json and a failed check removes nothing but raises.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -29,7 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from uoisc_train.clip.runs import git_commit
+from uoisc_runtime import sha256_file
+from uoisc_train.runs import git_commit
 from uoisc_train.codec import UOISC, CodecConfig, get_codec_config
 from uoisc_train.onnx_graph import finalize_graph
 from uoisc_train.training.checkpoint import load_codec
@@ -76,14 +76,6 @@ class _DecoderGraph(nn.Module):
     def forward(self, indices: Tensor) -> Tensor:
         return self.model.decompress(indices)
 
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _encoder_input_names(config: CodecConfig) -> list[str]:

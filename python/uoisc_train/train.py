@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from uoisc_train.baselines.neural import BASELINES, baseline_overrides
-from uoisc_train.clip.runs import (load_checkpoint, machine_description, prepare_run_dir,
+from uoisc_train.runs import (load_checkpoint, machine_description, prepare_run_dir,
                                    save_checkpoint, seed_everything)
 from uoisc_train.codec import CodecConfig, get_codec_config
 from uoisc_train.evaluate import evaluate_splits

@@ -7,7 +7,7 @@ Importing this package registers the project's configs with open_clip, so
 """
 
 from uoisc_train.clip.registry import TINY_CLIP_NAME, model_config, register_model_configs
-from uoisc_train.clip.artefact import ArtefactError
+from uoisc_train.artefact import ArtefactError
 from uoisc_train.clip.backbone import ClipBackbone, WeightsUnavailableError
 from uoisc_train.clip.tiny import load_tiny_clip, tiny_clip_dir
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from uoisc_train.clip.artefact import ArtefactError, load_artefact, save_artefact
+from uoisc_train.artefact import ArtefactError, load_artefact, save_artefact
 from uoisc_train.clip.registry import TINY_CLIP_NAME, model_config, register_model_configs
 from uoisc_train.compat import import_open_clip
 

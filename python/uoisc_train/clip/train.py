@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes, images_to_tensor
 from uoisc_train.clip.registry import TINY_CLIP_NAME, register_model_configs
-from uoisc_train.clip.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
+from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
                                    prepare_run_dir, save_checkpoint, seed_everything,
                                    warmup_cosine_lr)
 from uoisc_train.clip.tiny import save_clip_artefact

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from uoisc_train.codec.config import CodecConfig
+from uoisc_train.judges.base import cosine_relevance_loss
 
 __all__ = ["Judge", "mse_loss", "relevance_loss", "phase_one_loss", "PatchDiscriminator",
            "generator_adversarial_loss", "discriminator_loss", "phase_two_generator_loss"]
@@ -60,10 +61,9 @@ def relevance_loss(judge: Judge, images: Tensor, x_hat: Tensor, questions: Any) 
     with torch.no_grad():
         target = judge.hidden(images, questions)
     hidden = judge.hidden(x_hat, questions)
-    if hidden.shape != target.shape or hidden.ndim != 3:
-        raise ValueError(f"judge hidden states {tuple(hidden.shape)} vs {tuple(target.shape)}; "
-                         "expected two N x T x D tensors")
-    return (1.0 - F.cosine_similarity(hidden, target, dim=-1, eps=1e-8)).mean()
+    if hidden.ndim != 3:
+        raise ValueError(f"judge hidden states of shape {tuple(hidden.shape)}; expected N x T x D")
+    return cosine_relevance_loss(target, hidden)
 
 
 def phase_one_loss(outputs: dict[str, Tensor], images: Tensor, config: CodecConfig,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from uoisc_train.clip.artefact import ArtefactError, load_artefact, save_artefact
+from uoisc_train.artefact import ArtefactError, load_artefact, save_artefact
 from uoisc_train.clip.tiny import models_dir
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.world import ANSWERS

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.clip.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
+from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
                                    prepare_run_dir, save_checkpoint, seed_everything,
                                    warmup_cosine_lr)
 from uoisc_train.judges.evaluate import judge_metrics

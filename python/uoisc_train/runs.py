@@ -1,6 +1,6 @@
 """Reproducible training runs: run folder with params.json, seeding, checkpoints.
 
-Shared by the tiny CLIP and tiny judge trainers (open_clip's habit of writing
+Shared by the tiny CLIP, tiny judge and codec trainers (open_clip's habit of writing
 every argument next to the checkpoints, plus the seed, commit and machine).
 """
 

@@ -9,7 +9,6 @@ checkpoint is the worst kind of bug (open_clip #771).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -18,9 +17,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from uoisc_runtime import sha256_file
+
 __all__ = [
     "ARTEFACT_FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "METRICS_FILE",
-    "ArtefactError", "sha256_of_file", "save_artefact", "load_artefact", "read_metrics",
+    "ArtefactError", "save_artefact", "load_artefact", "read_metrics",
 ]
 
 _log = logging.getLogger(__name__)
@@ -34,14 +35,6 @@ METRICS_FILE = "metrics.json"
 class ArtefactError(RuntimeError):
     """A model folder is missing, malformed, of the wrong kind or fails its hash."""
 
-
-def sha256_of_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_artefact(directory: str | Path, kind: str, state_dict: dict[str, torch.Tensor],
@@ -69,7 +62,7 @@ def save_artefact(directory: str | Path, kind: str, state_dict: dict[str, torch.
         "format_version": ARTEFACT_FORMAT_VERSION,
         "kind": kind,
         **config,
-        "weights": {"file": WEIGHTS_FILE, "sha256": sha256_of_file(weights_path),
+        "weights": {"file": WEIGHTS_FILE, "sha256": sha256_file(weights_path),
                     "storage_dtype": str(storage_dtype).removeprefix("torch.")},
     }
     (directory / CONFIG_FILE).write_text(json.dumps(full_config, indent=2) + "\n")
@@ -102,7 +95,7 @@ def load_artefact(directory: str | Path, kind: str) -> tuple[dict[str, torch.Ten
     weights_path = directory / config["weights"]["file"]
     if not weights_path.is_file():
         raise ArtefactError(f"weights file {weights_path} is missing")
-    actual = sha256_of_file(weights_path)
+    actual = sha256_file(weights_path)
     expected = config["weights"]["sha256"]
     if actual != expected:
         raise ArtefactError(f"sha256 mismatch for {weights_path}: file has {actual}, "

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from uoisc_train.clip.runs import fp16_rounded_copy, prepare_run_dir, warmup_cosine_lr
+from uoisc_train.runs import fp16_rounded_copy, prepare_run_dir, warmup_cosine_lr
 
 
 def test_warmup_then_cosine_schedule():
