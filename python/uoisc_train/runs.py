@@ -14,15 +14,16 @@ import os
 import platform
 import random
 import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 __all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
            "prepare_run_dir", "save_checkpoint", "load_checkpoint", "warmup_cosine_lr",
-           "fp16_rounded_copy"]
+           "fp16_rounded_copy", "record_metrics", "provenance", "run_cli"]
 
 _log = logging.getLogger(__name__)
 
@@ -122,3 +123,30 @@ def fp16_rounded_copy(model: torch.nn.Module) -> torch.nn.Module:
             if tensor.is_floating_point():
                 tensor.copy_(tensor.half().float())
     return rounded.eval()
+
+
+def record_metrics(run_dir: str | Path, metrics: dict[str, Any], train_wall_s: float) -> dict[str, Any]:
+    """Add the training wall time to ``metrics``, write ``metrics.json`` in the run folder, log it."""
+    metrics["train_wall_s"] = round(train_wall_s, 1)
+    (Path(run_dir) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _log.info("metrics: %s", metrics)
+    return metrics
+
+
+def provenance(data: dict[str, Any], command: str, args: Any, train_wall_s: float) -> dict[str, Any]:
+    """What a model card records of a run: the data it saw and how it was trained."""
+    return {"data": data,
+            "training": {"command": command, "args": vars(args), "train_wall_s": round(train_wall_s, 1),
+                         "machine": machine_description()}}
+
+
+def run_cli(parser, check_args: Callable, train: Callable, argv: list[str] | None) -> Any:
+    """Shared ``main()`` of the trainers: parse, cross-check, log to stderr, train.
+
+    ``train(args, command)`` gets the command line as typed, for the model card.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return train(args, " ".join([parser.prog, *argv]))

@@ -12,21 +12,19 @@ written after every epoch; ``--resume`` continues from it.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import sys
 import time
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes, images_to_tensor
+from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes
 from uoisc_train.clip.registry import TINY_CLIP_NAME, register_model_configs
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
-                                   prepare_run_dir, save_checkpoint, seed_everything,
-                                   warmup_cosine_lr)
+from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
+                               record_metrics, run_cli, save_checkpoint, seed_everything,
+                               warmup_cosine_lr)
 from uoisc_train.clip.tiny import save_clip_artefact
 from uoisc_train.compat import import_open_clip
 from uoisc_train.world import GENERATOR_VERSION
@@ -129,29 +127,18 @@ def train(args: argparse.Namespace, command: str) -> dict:
 
     shipped = fp16_rounded_copy(model)
     metrics = clip_zero_shot_metrics(shipped, tokenizer, args.eval_scenes, size=args.image_size)
-    metrics["train_wall_s"] = round(train_wall_s, 1)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    _log.info("metrics: %s", metrics)
+    record_metrics(run_dir, metrics, train_wall_s)
     if args.export:
-        provenance = {
-            "data": {"split": "pretrain", "train_scenes": args.train_scenes, "data_seed": args.data_seed,
-                     "image_size": args.image_size, "generator_version": GENERATOR_VERSION},
-            "training": {"command": command,
-                         "args": vars(args), "train_wall_s": round(train_wall_s, 1),
-                         "machine": machine_description()},
-        }
-        save_clip_artefact(args.export, shipped, args.model, provenance, metrics)
+        data = {"split": "pretrain", "train_scenes": args.train_scenes, "data_seed": args.data_seed,
+                "image_size": args.image_size, "generator_version": GENERATOR_VERSION}
+        save_clip_artefact(args.export, shipped, args.model,
+                           provenance(data, command, args, train_wall_s), metrics)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point; returns the final metrics (for tests)."""
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    _check_args(parser, args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return train(args, " ".join([parser.prog, *argv]))
+    return run_cli(build_parser(), _check_args, train, argv)
 
 
 if __name__ == "__main__":

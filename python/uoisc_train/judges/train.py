@@ -17,9 +17,7 @@ detectors that answer-only supervision learns far more slowly.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 import time
 from collections.abc import Sequence
 
@@ -29,9 +27,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, machine_description,
-                                   prepare_run_dir, save_checkpoint, seed_everything,
-                                   warmup_cosine_lr)
+from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
+                               record_metrics, run_cli, save_checkpoint, seed_everything,
+                               warmup_cosine_lr)
 from uoisc_train.judges.evaluate import judge_metrics
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.judges.tiny import save_judge_artefact
@@ -165,30 +163,19 @@ def train(args: argparse.Namespace, command: str) -> dict:
 
     shipped = fp16_rounded_copy(judge)
     metrics = judge_metrics(shipped, args.eval_scenes, size=args.image_size)
-    metrics["train_wall_s"] = round(train_wall_s, 1)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    _log.info("metrics: %s", metrics)
+    record_metrics(run_dir, metrics, train_wall_s)
     if args.export:
-        provenance = {
-            "data": {"split": PRETRAIN_SPLIT, "train_scenes": args.train_scenes,
-                     "questions_per_scene": len(answers) // args.train_scenes,
-                     "data_seed": args.data_seed, "image_size": args.image_size,
-                     "generator_version": GENERATOR_VERSION},
-            "training": {"command": command, "args": vars(args), "train_wall_s": round(train_wall_s, 1),
-                         "machine": machine_description()},
-        }
-        save_judge_artefact(args.export, shipped, provenance, metrics)
+        data = {"split": PRETRAIN_SPLIT, "train_scenes": args.train_scenes,
+                "questions_per_scene": len(answers) // args.train_scenes,
+                "data_seed": args.data_seed, "image_size": args.image_size,
+                "generator_version": GENERATOR_VERSION}
+        save_judge_artefact(args.export, shipped, provenance(data, command, args, train_wall_s), metrics)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point; returns the final metrics (for tests)."""
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    _check_args(parser, args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return train(args, " ".join([parser.prog, *argv]))
+    return run_cli(build_parser(), _check_args, train, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 import torch
-from torch import nn
 
 from uoisc_train.codec import (UOISC, PatchDiscriminator, discriminator_loss, phase_one_loss,
                                phase_two_generator_loss)
