@@ -172,3 +172,45 @@ def test_max_seconds_stops_a_run_that_can_be_resumed(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module.time, "monotonic", lambda: 0.0)
     assert main(argv + ["--resume"]) == 0
     assert torch.load(run / "last.pt", weights_only=False)["step"] == 4
+
+
+def test_round_fp16_rounds_only_the_stored_backbone_and_keeps_it_loadable(tmp_path):
+    """round-fp16 writes a checkpoint whose backbone tensors are exactly fp16-representable,
+    whose codec parts are untouched, and which loads (its fingerprint was recomputed)."""
+    from uoisc_train.training.checkpoint import BACKBONE_PREFIX, main as checkpoint_main
+
+    run = tmp_path / "run"
+    assert main(["-r", str(run), "-t", "1", "--set=phase1_steps=1", "--set=phase2_steps=0"]
+                + [f"--set={s}" for s in SMALL[:2] + SMALL[4:]]) == 0
+    rounded_path = tmp_path / "rounded.pt"
+    assert checkpoint_main(["round-fp16", str(run / "last.pt"), str(rounded_path)]) == 0
+    before = torch.load(run / "last.pt", weights_only=False)["codec_state"]
+    after = torch.load(rounded_path, weights_only=False)
+    assert after["backbone_rounded_to_fp16"] is True
+    backbone_keys = [k for k in before if k.startswith(BACKBONE_PREFIX)]
+    assert backbone_keys, "the random-init backbone must be stored in the checkpoint"
+    changed = 0
+    for key, value in before.items():
+        new = after["codec_state"][key]
+        if key.startswith(BACKBONE_PREFIX) and value.is_floating_point():
+            assert torch.equal(new, new.half().float()), key
+            changed += int(not torch.equal(new, value))
+        else:
+            assert torch.equal(new, value), f"{key} must not change"
+    assert changed > 0
+    model, _ = load_codec(rounded_path)  # the recomputed fingerprint matches the rounded weights
+    assert model.backbone is not None
+
+
+def test_round_fp16_refuses_a_checkpoint_without_a_stored_backbone(tmp_path):
+    """A codec whose CLIP comes from a hash-checked artefact is left alone: ValueError."""
+    from uoisc_train.training.checkpoint import round_stored_backbone_fp16
+
+    run = tmp_path / "run"
+    assert main(["-r", str(run), "-t", "1", "--set=phase1_steps=1", "--set=phase2_steps=0"]
+                + [f"--set={s}" for s in SMALL[:2] + SMALL[4:]]) == 0
+    state = torch.load(run / "last.pt", weights_only=False)
+    state["stores_backbone"] = False
+    torch.save(state, run / "last.pt")
+    with pytest.raises(ValueError, match="stores no backbone"):
+        round_stored_backbone_fp16(run / "last.pt", tmp_path / "out.pt")

@@ -21,7 +21,8 @@ from torch import nn
 from uoisc_train.codec import UOISC, CodecConfig
 
 __all__ = ["BACKBONE_PREFIX", "build_codec", "stores_backbone", "codec_state",
-           "backbone_fingerprint", "load_codec_state", "load_codec"]
+           "backbone_fingerprint", "load_codec_state", "load_codec", "round_stored_backbone_fp16",
+           "main"]
 
 BACKBONE_PREFIX = "backbone."
 
@@ -91,3 +92,48 @@ def load_codec(path: str | Path, device: str = "cpu") -> tuple[UOISC, dict[str, 
     model.requires_grad_(False)
     info = {"step": checkpoint["step"], "settings": checkpoint["settings"]}
     return model.to(device).eval(), info
+
+
+def round_stored_backbone_fp16(source: str | Path, target: str | Path) -> Path:
+    """Copy a checkpoint whose *stored* backbone (trained or random-init) is rounded to fp16.
+
+    A trained tiny CLIP exported in float32 doubles the encoder's size; the
+    export stores exactly-fp16 weights as fp16, so rounding first halves it, at
+    the precision the shipped tiny CLIP itself is kept in. The fingerprint is
+    recomputed, and the checkpoint is marked, so evaluation and export run on
+    exactly the rounded weights. Refuses a checkpoint that stores no backbone
+    (its CLIP comes from a hash-checked artefact and must not change).
+    """
+    checkpoint = torch.load(Path(source), map_location="cpu", weights_only=False)
+    if not checkpoint["stores_backbone"]:
+        raise ValueError(f"{source}: the checkpoint stores no backbone (it is loaded from "
+                         f"{checkpoint['codec_config'].get('pretrained')!r}); nothing to round")
+    state = checkpoint["codec_state"]
+    for key, value in state.items():
+        if key.startswith(BACKBONE_PREFIX) and value.dtype == torch.float32:
+            state[key] = value.half().float()
+    model, _ = load_codec(source)
+    model.load_state_dict(state)
+    checkpoint["backbone_fingerprint"] = backbone_fingerprint(model)
+    checkpoint["backbone_rounded_to_fp16"] = True
+    torch.save(checkpoint, Path(target))
+    return Path(target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m uoisc_train.training.checkpoint round-fp16 IN OUT``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m uoisc_train.training.checkpoint",
+                                     description="Checkpoint tools.")
+    tools = parser.add_subparsers(dest="tool", required=True)
+    rounding = tools.add_parser("round-fp16", help=round_stored_backbone_fp16.__doc__.split("\n")[0])
+    rounding.add_argument("source")
+    rounding.add_argument("target")
+    args = parser.parse_args(argv)
+    print(round_stored_backbone_fp16(args.source, args.target))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
