@@ -53,7 +53,7 @@ def run_tx(address):
 def run_rx(address, timeout_s):
     """Receive until N_FRAMES PDUs arrived or timeout; print them as JSON."""
     from gnuradio import blocks, gr, zeromq
-    from gnuradio.uoisc.phy import channel, link_sim, phy_rx
+    from gnuradio.uoisc.phy import channel, pdu_util, phy_rx
 
     tb = gr.top_block()
     source = zeromq.pull_source(gr.sizeof_gr_complex, 1, address, 100, True, -1)
@@ -71,9 +71,9 @@ def run_rx(address, timeout_s):
     received = []
     for i in range(store.num_messages()):
         pdu = store.get_message(i)
-        meta = link_sim.pdu_meta(pdu)
+        meta, payload = pdu_util.split_pdu(pdu, "u8")
         received.append({"seq": int(meta["seq"]), "ldpc_ok": bool(meta["ldpc_ok"]),
-                         "sha256": digest(link_sim.pdu_items(pdu).astype("uint8").tobytes())})
+                         "sha256": digest(payload.tobytes())})
     print(json.dumps(received))
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, channels, gr
 
-from . import air, codes, framing, metrics, pilot_estimator, pilots
+from . import air, codes, framing, metrics, pdu_util, pilot_estimator, pilots
 from .channel import channel
 from .phy_rx import phy_rx
 from .phy_tx import phy_tx
@@ -126,20 +126,8 @@ def random_payloads(n_frames, payload_bytes, seed):
 
 def make_pdu(payload, seq, payload_type="semantic"):
     """PDU for phy_tx: (dict(seq, payload_type), u8vector)."""
-    meta = pmt.make_dict()
-    meta = pmt.dict_add(meta, pmt.intern("seq"), pmt.from_long(seq))
-    meta = pmt.dict_add(meta, pmt.intern("payload_type"), pmt.intern(payload_type))
-    return pmt.cons(meta, pmt.init_u8vector(len(payload), list(payload)))
-
-
-def pdu_meta(pdu):
-    """Metadata dict of a PDU as plain Python values."""
-    return pmt.to_python(pmt.car(pdu)) or {}
-
-
-def pdu_items(pdu):
-    """Payload of a PDU as a numpy array (u8, f32, ... as sent)."""
-    return np.asarray(pmt.to_python(pmt.cdr(pdu)))
+    return pdu_util.make_pdu({"seq": seq, "payload_type": payload_type},
+                             np.frombuffer(bytes(payload), dtype=np.uint8))
 
 
 class pdu_injector(gr.basic_block):
@@ -193,13 +181,14 @@ def _stored(debug):
     return [debug.get_message(i) for i in range(debug.num_messages())]
 
 
-def _by_seq(pdus):
-    """seq -> PDU (later duplicates win; PDUs without seq are ignored)."""
+def _by_seq(pdus, vector_type):
+    """seq -> payload array of PDUs of ``vector_type`` (later duplicates win; PDUs without seq
+    are ignored)."""
     table = {}
     for pdu in pdus:
-        seq = pdu_meta(pdu).get("seq")
-        if seq is not None:
-            table[int(seq)] = pdu
+        meta, data = pdu_util.split_pdu(pdu, vector_type)
+        if meta.get("seq") is not None:
+            table[int(meta["seq"])] = (meta, data)
     return table
 
 
@@ -254,21 +243,20 @@ def run_link(config):
                     delivered_count, config.n_frames, config.esno_db, config.fading)
 
     stats = metrics.LinkStats()
-    delivered = _by_seq(_stored(fg.delivered))
+    delivered = _by_seq(_stored(fg.delivered), "u8")
     for seq, payload in enumerate(payloads):
-        pdu = delivered.get(seq)
-        if pdu is None:
+        if seq not in delivered:
             stats.add_lost()
             continue
-        meta = pdu_meta(pdu)
-        stats.add_delivered(payload, pdu_items(pdu).astype(np.uint8).tobytes(),
+        meta, data = delivered[seq]
+        stats.add_delivered(payload, data.tobytes(),
                             np.atleast_1d(meta.get("cw_crc_ok", [])), bytes_per_codeword,
                             meta.get("snr_est_db"))
     if config.measure_pre_ber:
-        coded = _by_seq(_stored(fg.coded))
-        for seq, llr_pdu in _by_seq(_stored(fg.llr)).items():
+        coded = _by_seq(_stored(fg.coded), "u8")
+        for seq, (_, llr) in _by_seq(_stored(fg.llr), "f32").items():
             if seq in coded:
-                stats.add_coded_frame(pdu_items(coded[seq]), pdu_items(llr_pdu))
+                stats.add_coded_frame(coded[seq][1], llr)
     result = {"config": dataclasses.asdict(config)}
     result.update(stats.summary(elapsed_s=elapsed, true_esno_db=config.esno_db))
     return result
