@@ -24,7 +24,10 @@ class deframer(gr.sync_block):
 
     Output metadata: the descriptor's ``seq``, ``payload_type``, ``snr_est_db``,
     ``h_est``, ``noise_var_est``, ``sample_offset``, ``n_codewords``, plus
-    ``cw_crc_ok`` (u8 vector, 1 per codeword) and ``ldpc_ok`` (all passed).
+    ``cw_crc_ok`` (u8 vector, 1 per codeword), ``ldpc_ok`` (all passed) and
+    ``cw_data_bytes`` (payload bytes per codeword: byte b of the payload lives
+    in codeword ``b // cw_data_bytes``, so a receiver can tell which payload
+    bytes a failed CRC makes unreliable).
 
     Args:
         k: information bits per codeword.
@@ -32,7 +35,7 @@ class deframer(gr.sync_block):
 
     def __init__(self, k):
         gr.sync_block.__init__(self, name="uoisc_deframer", in_sig=[np.uint8], out_sig=None)
-        framing.data_bytes_per_codeword(k)  # validates k
+        self.cw_data_bytes = framing.data_bytes_per_codeword(k)  # also validates k
         self.k = int(k)
         self._bits = np.zeros(0, dtype=np.uint8)
         self._descriptors = collections.deque()
@@ -66,6 +69,7 @@ class deframer(gr.sync_block):
         out_meta = {key: value for key, value in meta.items() if key not in ("n_dummy", "payload_len")}
         out_meta["cw_crc_ok"] = crc_ok.astype(np.uint8)
         out_meta["ldpc_ok"] = bool(crc_ok.all())
+        out_meta["cw_data_bytes"] = self.cw_data_bytes
         if not crc_ok.all():
             self.logger.debug(f"frame seq {meta['seq']}: {int((~crc_ok).sum())}/{crc_ok.size} codewords failed CRC")
         self.message_port_pub(pmt.intern("out"), make_pdu(out_meta, np.frombuffer(payload, dtype=np.uint8)))

@@ -39,7 +39,8 @@ class phy_rx(gr.hier_block2):
 
     ``out`` metadata: ``seq``, ``payload_type``, ``snr_est_db``, ``h_est``
     (complex), ``noise_var_est``, ``cw_crc_ok`` (u8 vector), ``ldpc_ok``
-    (bool), ``n_codewords``, ``sample_offset``. ``llr`` (only with
+    (bool), ``n_codewords``, ``sample_offset``, ``cw_data_bytes`` (payload
+    bytes per codeword: byte b lives in codeword ``b // cw_data_bytes``). ``llr`` (only with
     ``emit_llr``): per frame the f32 LLRs of the coded bits, positive = 1, in
     the order of phy_tx's ``coded`` port.
 

@@ -65,11 +65,13 @@ class qa_phy_loopback(gr_unittest.TestCase):
             self.assertTrue(meta["ldpc_ok"])
             self.assertEqual(meta["n_codewords"], framing.n_codewords(len(payloads[seq]), code.k))
             self.assertEqual(list(meta["cw_crc_ok"]), [1] * meta["n_codewords"])
+            self.assertEqual(meta["cw_data_bytes"], (code.k - 32) // 8)  # k bits minus a CRC-32
             np.testing.assert_array_equal(data, payloads[seq])
 
     def test_bytes_in_equal_bytes_out(self):
         """At 30 dB AWGN PDUs of 1 byte, exactly one codeword, one more byte and many
-        codewords come out identical, in order, with ldpc_ok and every CRC flag set."""
+        codewords come out identical, in order, with ldpc_ok, every CRC flag set and
+        cw_data_bytes = (k - 32) // 8."""
         rng = np.random.default_rng(0)
         sizes = [1, ONE_CODEWORD, ONE_CODEWORD + 1, 5000]
         payloads = [rng.integers(0, 256, size, dtype=np.uint8) for size in sizes]
