@@ -1,42 +1,17 @@
-"""The examples/*.grc flowgraphs compile with grcc, and the loopback one runs headless."""
+"""The examples/phy_*.grc flowgraphs compile with grcc, and the loopback one runs headless."""
 
-import os
-import pathlib
 import py_compile
 import re
-import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.grc"))
+from grc_helpers import EXAMPLES_DIR, compile_example, free_tcp_address, grc_env, yaml_load_errors
+
+# The codec flowgraphs (uoisc_*.grc) are compiled by test_uoisc_examples.py.
+EXAMPLES = sorted(EXAMPLES_DIR.glob("phy_*.grc"))
 EXPECTED = {"phy_loopback", "phy_zmq_tx", "phy_zmq_rx", "phy_usrp_tx", "phy_usrp_rx"}
-
-
-def grc_env():
-    """Environment in which grcc finds the installed uoisc YAML and Qt runs headless."""
-    env = dict(os.environ)
-    installed = pathlib.Path(sys.prefix) / "share" / "gnuradio" / "grc" / "blocks"
-    paths = [p for p in env.get("GRC_BLOCKS_PATH", "").split(os.pathsep) if p]
-    if str(installed) not in paths:
-        paths.insert(0, str(installed))
-    env["GRC_BLOCKS_PATH"] = os.pathsep.join(paths)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    return env
-
-
-def compile_example(grc, out_dir):
-    """Run grcc on one example; returns (generated .py path, grcc output)."""
-    grcc = shutil.which("grcc")
-    assert grcc, "grcc not found (Debian's gnuradio package)"
-    proc = subprocess.run([grcc, str(grc), "-o", str(out_dir)], capture_output=True, text=True,
-                          env=grc_env(), timeout=120)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    return out_dir / f"{grc.stem}.py", output
 
 
 def test_all_examples_are_present():
@@ -51,8 +26,7 @@ def test_example_compiles(grc, tmp_path):
     generated, output = compile_example(grc, tmp_path)
     assert generated.is_file(), output
     py_compile.compile(str(generated), doraise=True)
-    bad_yaml = [line for line in output.splitlines()
-                if "Error while loading" in line and "uoisc" in line]
+    bad_yaml = yaml_load_errors(output)
     assert not bad_yaml, "\n".join(bad_yaml)
 
 
@@ -61,7 +35,7 @@ def test_loopback_runs_headless_and_delivers_pdus(tmp_path):
     Es/N0 in flat Rayleigh block fading, reports at least 10 PDUs received and at
     least 90 % of them with all codeword CRCs passing. (Outage: a rate-1/2 8-PSK
     frame needs roughly 4 dB, P(|h|^2 < 10^-1.6) = 2.5 %; 90 % leaves room.)"""
-    generated, _ = compile_example(ROOT / "examples" / "phy_loopback.grc", tmp_path)
+    generated, _ = compile_example(EXAMPLES_DIR / "phy_loopback.grc", tmp_path)
     proc = subprocess.run([sys.executable, str(generated), "-t", "3", "-e", "20"],
                           capture_output=True, text=True, env=grc_env(), timeout=90,
                           cwd=tmp_path, stdin=subprocess.DEVNULL)
@@ -77,11 +51,9 @@ def test_zmq_example_pair_links_two_processes(tmp_path):
     """phy_zmq_tx.py and phy_zmq_rx.py, started as two processes on a free port,
     carry PDUs: the receiver reports at least 10 received at 20 dB (Rayleigh) and
     at least 90 % of them intact (same outage margin as the loopback test)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-    rx_py, _ = compile_example(ROOT / "examples" / "phy_zmq_rx.grc", tmp_path)
-    tx_py, _ = compile_example(ROOT / "examples" / "phy_zmq_tx.grc", tmp_path)
+    address = free_tcp_address()
+    rx_py, _ = compile_example(EXAMPLES_DIR / "phy_zmq_rx.grc", tmp_path)
+    tx_py, _ = compile_example(EXAMPLES_DIR / "phy_zmq_tx.grc", tmp_path)
     rx = subprocess.Popen([sys.executable, str(rx_py), "-a", address, "-t", "5", "-e", "20"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=grc_env(), cwd=tmp_path, stdin=subprocess.DEVNULL)
