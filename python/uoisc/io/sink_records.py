@@ -1,0 +1,250 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""image_sink's bookkeeping, free of GNU Radio: references waiting by seq, PSNR,
+PNG files and one JSON line per image (format in ``docs/io.md``)."""
+
+import json
+import math
+import numbers
+import pathlib
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .image_files import write_png
+
+MAX_PENDING = 4096
+RECORDS_FILE = "images.jsonl"
+UNKNOWN_ID = "unknown"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_MAX_ID_CHARS = 80
+
+
+def mse(reference, reconstruction):
+    """Mean squared error of two uint8 images of the same shape, in [0, 255²].
+
+    Raises:
+        ValueError: the shapes differ.
+    """
+    if reference.shape != reconstruction.shape:
+        raise ValueError(f"shape mismatch: reference {reference.shape}, reconstruction {reconstruction.shape}")
+    diff = reference.astype(np.float64) - reconstruction.astype(np.float64)
+    return float(np.mean(diff * diff))
+
+
+def psnr_db(reference, reconstruction):
+    """PSNR in dB with peak 255; ``math.inf`` for identical images.
+
+    Raises:
+        ValueError: the shapes differ.
+    """
+    return psnr_from_mse(mse(reference, reconstruction))
+
+
+def psnr_from_mse(error):
+    """PSNR in dB (peak 255) of a mean squared error; ``math.inf`` for 0."""
+    return math.inf if error == 0 else 10.0 * math.log10(255.0 ** 2 / error)
+
+
+def json_safe(value):
+    """``value`` made JSON-encodable: numpy → Python, complex → [re, im], bytes → hex,
+    non-finite floats → None (JSON has no inf/NaN), tuples → lists, dict keys → str."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if isinstance(value, bool) or value is None or isinstance(value, (str, numbers.Integral)):
+        return value
+    if isinstance(value, complex):
+        return [json_safe(value.real), json_safe(value.imag)]
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
+
+
+def safe_name(image_id):
+    """``image_id`` as a file-name fragment: runs of anything but letters, digits, _ and - become _."""
+    return _UNSAFE.sub("_", str(image_id))[:_MAX_ID_CHARS] or UNKNOWN_ID
+
+
+def check_seq(meta):
+    """The PDU's ``seq`` as an int.
+
+    Raises:
+        ValueError: ``seq`` missing or not a non-negative integer.
+    """
+    seq = meta.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, numbers.Integral) or seq < 0:
+        raise ValueError(f"image PDU meta 'seq' must be a non-negative integer, got {seq!r}")
+    return int(seq)
+
+
+class PendingReferences:
+    """References waiting for their reconstruction, by seq, oldest first, bounded.
+
+    Args:
+        capacity: most references kept; adding one more evicts the oldest (its
+            reconstruction is then counted lost: a link that late has lost it).
+    """
+
+    def __init__(self, capacity=MAX_PENDING):
+        if isinstance(capacity, bool) or not isinstance(capacity, numbers.Integral) or capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        self.capacity = int(capacity)
+        self._by_seq = OrderedDict()
+
+    def add(self, seq, image, meta):
+        """Keep a reference; returns ``[(seq, meta, reason)]`` of the ones it pushed out:
+        "replaced" (same seq still waiting, i.e. the seq counter wrapped) or "evicted"."""
+        dropped = []
+        if seq in self._by_seq:
+            dropped.append((seq, self._by_seq.pop(seq)[1], "replaced"))
+        self._by_seq[seq] = (image, meta)
+        while len(self._by_seq) > self.capacity:
+            old_seq, (_, old_meta) = self._by_seq.popitem(last=False)
+            dropped.append((old_seq, old_meta, "evicted"))
+        return dropped
+
+    def pop(self, seq):
+        """``(image, meta)`` of the reference with this seq, removed; None when none waits."""
+        return self._by_seq.pop(seq, None)
+
+    def drain(self):
+        """``[(seq, meta)]`` of every waiting reference, oldest first; leaves none."""
+        waiting = [(seq, meta) for seq, (_, meta) in self._by_seq.items()]
+        self._by_seq.clear()
+        return waiting
+
+    def seqs(self):
+        """The waiting seqs, oldest first."""
+        return list(self._by_seq)
+
+    def __len__(self):
+        return len(self._by_seq)
+
+
+class ImageRecorder:
+    """Writes what image_sink receives to ``out_dir`` as it arrives (nothing is buffered
+    but the references still waiting) and accounts for every reference.
+
+    Files: ``rx_<seq>_<id>.png`` per reconstruction, ``tx_<seq>_<id>.png`` per reference
+    (``seq`` zero-padded to 5 digits, ``id`` from :func:`safe_name`), and
+    ``images.jsonl``: one JSON object per line, flushed per line. Thread-safe.
+
+    Args:
+        out_dir: created if missing.
+        write_png: write the PNG files (the JSON lines are always written).
+        capacity: see :class:`PendingReferences`.
+    """
+
+    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING):
+        self.out_dir = pathlib.Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.write_png = bool(write_png)
+        self._pending = PendingReferences(capacity)
+        self._lock = threading.Lock()
+        self._records = None
+        self.n_references = 0
+        self.n_received = 0
+        self.n_matched = 0
+        self.n_lost = 0
+
+    @property
+    def records_path(self):
+        return self.out_dir / RECORDS_FILE
+
+    def add_reference(self, meta, image):
+        """Keep an original until its reconstruction arrives; writes its tx PNG.
+
+        Returns the "lost" records written for references it pushed out.
+
+        Raises:
+            ValueError: no valid ``seq`` in ``meta``.
+        """
+        seq = check_seq(meta)
+        with self._lock:
+            self.n_references += 1
+            if self.write_png:
+                write_png(self.out_dir / self._png_name("tx", seq, meta.get("image_id")), image)
+            return [self._lost(*dropped) for dropped in self._pending.add(seq, image, meta)]
+
+    def add_reconstruction(self, meta, image):
+        """Write a reconstruction's PNG and JSON line, matched by seq with a waiting reference.
+
+        Returns the record written (its psnr_db is inf for identical images, null in JSON).
+
+        Raises:
+            ValueError: no valid ``seq`` in ``meta``.
+        """
+        seq = check_seq(meta)
+        with self._lock:
+            self.n_received += 1
+            reference = self._pending.pop(seq)
+            ref_image, ref_meta = reference if reference is not None else (None, {})
+            image_id = ref_meta.get("image_id", meta.get("image_id", UNKNOWN_ID))
+            error = None
+            if ref_image is not None:
+                self.n_matched += 1
+                if ref_image.shape == image.shape:
+                    error = mse(ref_image, image)
+            rx_png = self._png_name("rx", seq, image_id)
+            if self.write_png:
+                write_png(self.out_dir / rx_png, image)
+            record = {
+                "event": "received", "seq": seq, "image_id": image_id,
+                "query": ref_meta.get("query", meta.get("query", "")),
+                "matched": reference is not None,
+                "shape_match": None if reference is None else ref_image.shape == image.shape,
+                "mse": error,
+                # inf for identical images; written as null (JSON has no inf), told apart
+                # from "no reference" by mse == 0.
+                "psnr_db": None if error is None else psnr_from_mse(error),
+                "rx_png": rx_png if self.write_png else None,
+                "tx_png": self._png_name("tx", seq, image_id) if reference is not None and self.write_png else None,
+                "meta": meta, "reference_meta": ref_meta if reference is not None else None,
+            }
+            self._write(record)
+            return record
+
+    def finish(self):
+        """Report every reference still waiting as lost and close the JSON Lines file.
+
+        Returns the "lost" records. The recorder can be used again afterwards (the file
+        is reopened in append mode).
+        """
+        with self._lock:
+            lost = [self._lost(seq, meta, "never received") for seq, meta in self._pending.drain()]
+            if self._records is not None:
+                self._records.close()
+                self._records = None
+            return lost
+
+    def pending_references(self):
+        """The seqs of references sent but not received yet, oldest first."""
+        with self._lock:
+            return self._pending.seqs()
+
+    def _lost(self, seq, meta, reason):
+        self.n_lost += 1
+        record = {"event": "lost", "seq": seq, "image_id": meta.get("image_id", UNKNOWN_ID),
+                  "reason": reason}
+        self._write(record)
+        return record
+
+    def _png_name(self, prefix, seq, image_id):
+        return f"{prefix}_{seq:05d}_{safe_name(image_id if image_id is not None else UNKNOWN_ID)}.png"
+
+    def _write(self, record):
+        if self._records is None:
+            self._records = open(self.records_path, "a", encoding="utf-8")
+        self._records.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
+        self._records.flush()
