@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import onnxruntime as ort
 
-__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "select_providers",
-           "sha256_file"]
+__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "model_fingerprint",
+           "select_providers", "sha256_file"]
 
 _log = logging.getLogger(__name__)
 
@@ -68,6 +68,16 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def model_fingerprint(spec: dict[str, Any]) -> bytes:
+    """4 bytes naming a model on the air: ``sha256(model_id + ":" + decoder sha256)[:4]``.
+
+    The decoder's hash is in it because the decoder is what must match the sender's
+    codebooks; the model id separates bundles that share a decoder file.
+    """
+    text = f"{spec['model_id']}:{spec['decoder']['sha256']}"
+    return hashlib.sha256(text.encode()).digest()[:4]
 
 
 def _check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
@@ -229,6 +239,11 @@ class Bundle:
     def needs_query(self) -> bool:
         """True when the encoder takes ``token_ids`` (text alignment on)."""
         return bool(self.spec["text_alignment"])
+
+    @property
+    def fingerprint(self) -> bytes:
+        """See :func:`model_fingerprint`."""
+        return model_fingerprint(self.spec)
 
     @property
     def context_length(self) -> int | None:

@@ -1,0 +1,229 @@
+"""The semantic codec at run time: images (+ queries) <-> codec frames, on onnxruntime.
+
+:class:`SemanticCodec` wraps one loaded :class:`~uoisc_runtime.bundle.Bundle`
+(sessions created once, reused for every call). The sender turns an image and
+its query into a codec frame (``frame`` header + ``packing`` of the indices);
+the receiver turns the received bytes, with the PHY's per-byte reliability,
+back into an image, counting the indices it had to guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from uoisc_runtime import frame
+from uoisc_runtime.bundle import Bundle, load_bundle
+from uoisc_runtime.packing import erased_indices, pack_indices, unpack_indices
+from uoisc_runtime.preprocess import ImageLike, to_model_input, to_uint8_image
+from uoisc_runtime.tokenizer import tokenizer_for
+
+__all__ = ["CodecError", "DecodeResult", "SemanticCodec"]
+
+_log = logging.getLogger(__name__)
+
+
+class CodecError(ValueError):
+    """A frame from another model, a frame of the wrong size, or bad encoder/decoder input."""
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """What :meth:`SemanticCodec.decode` recovered from one frame.
+
+    Attributes:
+        image: ``S x S x 3`` uint8 reconstruction.
+        indices: int64 ``L x T x G`` indices that were decoded (folded into range).
+        n_folded: received words ``>= K`` that were folded (``word % K``).
+        n_erased: indices with at least one bit in a byte the PHY marked unreliable.
+        header_trusted: False when the codec header's bytes were unreliable, so the
+            model check was skipped and the frame was decoded on its length alone.
+    """
+
+    image: np.ndarray
+    indices: np.ndarray
+    n_folded: int
+    n_erased: int
+    header_trusted: bool
+
+
+class SemanticCodec:
+    """UO-ISC encoder/decoder over one model bundle.
+
+    Args:
+        bundle: a loaded bundle (see :func:`~uoisc_runtime.bundle.load_bundle`).
+    """
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self._tokenizer = tokenizer_for(bundle.spec) if bundle.needs_query else None
+        self._warned_ignored_query = False
+
+    @classmethod
+    def from_path(cls, path: str | Path, providers: Sequence[str] | None = None,
+                  intra_op_threads: int = 0) -> "SemanticCodec":
+        """Load a bundle folder (checked, see ``load_bundle``) and wrap it."""
+        return cls(load_bundle(path, providers=providers, intra_op_threads=intra_op_threads))
+
+    # ---- what the model is ----------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return str(self.bundle.spec["model_id"])
+
+    @property
+    def fingerprint(self) -> bytes:
+        """4 bytes in every frame header; see ``bundle.model_fingerprint``."""
+        return self.bundle.fingerprint
+
+    @property
+    def indices_shape(self) -> tuple[int, int, int]:
+        return self.bundle.indices_shape
+
+    @property
+    def n_indices(self) -> int:
+        return math.prod(self.bundle.indices_shape)
+
+    @property
+    def bits_per_index(self) -> int:
+        return self.bundle.bits_per_index
+
+    @property
+    def codebook_size(self) -> int:
+        return self.bundle.codebook_size
+
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes of one frame: the codec header plus the packed indices."""
+        return frame.HEADER_BYTES + math.ceil(self.bundle.bits_per_image / 8)
+
+    @property
+    def needs_query(self) -> bool:
+        return self.bundle.needs_query
+
+    @property
+    def image_size(self) -> int:
+        return self.bundle.image_size
+
+    # ---- arrays ---------------------------------------------------------------
+    def _token_ids(self, queries: Sequence[str] | None, n_images: int) -> np.ndarray | None:
+        if not self.needs_query:
+            if queries is not None and not self._warned_ignored_query:
+                _log.debug("%s has no text alignment: queries are ignored", self.model_id)
+                self._warned_ignored_query = True
+            return None
+        if queries is None:
+            raise CodecError(f"{self.model_id} aligns with a query: pass one query per image")
+        if isinstance(queries, str) or len(queries) != n_images:
+            raise CodecError(f"queries={queries!r}: expected a sequence of {n_images} strings, "
+                             "one per image")
+        return self._tokenizer(list(queries))
+
+    def encode_indices(self, images: Sequence[ImageLike], queries: Sequence[str] | None = None,
+                       batch_size: int = 8) -> np.ndarray:
+        """Codebook indices of a batch of images.
+
+        Args:
+            images: arrays, PIL images or paths (see ``preprocess.to_model_input``).
+            queries: one text per image when the model needs a query; ignored otherwise.
+            batch_size: images per onnxruntime call.
+
+        Returns:
+            int64 ``N x L x T x G``.
+
+        Raises:
+            CodecError: missing or miscounted queries, bad ``batch_size``.
+            PreprocessError: an image that cannot be model input.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise CodecError(f"batch_size={batch_size!r} must be a positive integer")
+        images = list(images)
+        token_ids = self._token_ids(queries, len(images))
+        pixels = np.stack([to_model_input(im, self.image_size) for im in images]) if images \
+            else np.zeros((0, 3, self.image_size, self.image_size), np.float32)
+        chunks = []
+        for start in range(0, len(images), batch_size):
+            feeds = {"image": pixels[start:start + batch_size]}
+            if token_ids is not None:
+                feeds["token_ids"] = token_ids[start:start + batch_size]
+            chunks.append(self.bundle.encoder.run(["indices"], feeds)[0])
+        if not chunks:
+            return np.zeros((0, *self.indices_shape), np.int64)
+        return np.concatenate(chunks).astype(np.int64, copy=False)
+
+    def decode_indices(self, indices: np.ndarray) -> np.ndarray:
+        """Images from indices ``N x L x T x G`` (each in ``[0, K)``): uint8 ``N x S x S x 3``.
+
+        Raises:
+            CodecError: wrong shape, non-integer dtype, or an index outside ``[0, K)``.
+        """
+        indices = np.asarray(indices)
+        if indices.ndim != 4 or indices.shape[1:] != self.indices_shape:
+            raise CodecError(f"indices of shape {indices.shape}; expected N x "
+                             f"{' x '.join(map(str, self.indices_shape))}")
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise CodecError(f"indices of dtype {indices.dtype}; expected integers")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.codebook_size):
+            raise CodecError(f"indices span [{indices.min()}, {indices.max()}]; the codebook "
+                             f"has {self.codebook_size} entries")
+        if indices.shape[0] == 0:
+            return np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
+        (images,) = self.bundle.decoder.run(["image"], {"indices": indices.astype(np.int64)})
+        return np.stack([to_uint8_image(chw) for chw in images])
+
+    # ---- frames ---------------------------------------------------------------
+    def encode(self, image: ImageLike, query: str | None = None) -> bytes:
+        """One image (and its query) as a codec frame: header + packed indices."""
+        queries = None if query is None else [query]
+        indices = self.encode_indices([image], queries)[0]
+        return frame.build_frame("uoisc", self.fingerprint,
+                                 pack_indices(indices, self.bits_per_index))
+
+    def _check_header(self, data: bytes, trusted: bool) -> None:
+        """Refuse a reliable header from another codec or model; ignore an unreliable one."""
+        try:
+            parsed = frame.parse_frame(data)
+        except frame.FrameError as error:
+            if trusted:
+                raise CodecError(f"not a UO-ISC frame: {error}") from error
+            return
+        if not trusted:
+            return
+        if parsed.kind != "uoisc":
+            raise CodecError(f"frame of codec kind {parsed.kind!r}; this is a UO-ISC decoder")
+        if parsed.fingerprint != self.fingerprint:
+            raise CodecError(f"frame from another model (fingerprint {parsed.fingerprint.hex()}, "
+                             f"{self.model_id} is {self.fingerprint.hex()})")
+
+    def decode(self, data: bytes, byte_ok: np.ndarray | None = None) -> DecodeResult:
+        """One codec frame (as received) back to an image.
+
+        Args:
+            data: the frame bytes (``payload_bytes`` long).
+            byte_ok: one bool per byte of ``data``, False where the PHY knows the
+                byte is unreliable (failed codeword CRC); ``None`` = all reliable.
+
+        Raises:
+            CodecError: a frame of the wrong length, a ``byte_ok`` of the wrong
+                length, or a reliable header from another codec or model.
+        """
+        data = bytes(data)
+        if len(data) != self.payload_bytes:
+            raise CodecError(f"frame of {len(data)} bytes; {self.model_id} frames are "
+                             f"{self.payload_bytes} bytes")
+        ok = np.ones(len(data), bool) if byte_ok is None else np.asarray(byte_ok, bool).reshape(-1)
+        if ok.size != len(data):
+            raise CodecError(f"byte_ok has {ok.size} entries for a {len(data)}-byte frame")
+        trusted = bool(ok[:frame.HEADER_BYTES].all())
+        self._check_header(data, trusted)
+        body = data[frame.HEADER_BYTES:]
+        indices, folded = unpack_indices(body, self.n_indices, self.bits_per_index,
+                                         self.codebook_size)
+        erased = erased_indices(ok, frame.HEADER_BYTES, self.n_indices, self.bits_per_index)
+        grid = indices.reshape(self.indices_shape)
+        image = self.decode_indices(grid[None])[0]
+        return DecodeResult(image, grid, int(folded.sum()), int(erased.sum()), trusted)
