@@ -211,10 +211,11 @@ def test_decode_indices_refuses_out_of_range_and_bad_shapes(codecs):
 
 
 def test_runtime_imports_neither_torch_nor_open_clip_nor_gnuradio():
-    """Importing uoisc_runtime and coding one frame loads no torch, open_clip or gnuradio module
+    """Importing uoisc_runtime (with its JPEG2000 codec) and coding one frame loads no torch, open_clip or gnuradio module
     (checked in a fresh interpreter, where nothing else could have imported them)."""
     script = (
         "import sys, numpy as np\n"
+        "import uoisc_runtime.jpeg2000\n"
         "from uoisc_runtime import SemanticCodec\n"
         f"codec = SemanticCodec.from_path({str(MODELS / 'uoisc-tiny-uoisc')!r}, intra_op_threads=1)\n"
         "codec.decode(codec.encode(np.zeros((64, 64, 3), np.uint8), 'is there a cat?'))\n"
