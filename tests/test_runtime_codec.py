@@ -93,7 +93,8 @@ def test_frame_round_trip_gives_the_decode_indices_image(codecs, scenes, name):
     codec = codecs[name]
     scene = scenes[0]
     data = codec.encode(scene.image, scene.qa[0].question)
-    assert len(data) == codec.payload_bytes == HEADER_BYTES + codec.n_indices * codec.bits_per_index // 8
+    packed = codec.n_indices * codec.bits_per_index // 8
+    assert len(data) == codec.payload_bytes == HEADER_BYTES + packed
     result = codec.decode(data)
     indices = codec.encode_indices([scene.image], [scene.qa[0].question])
     assert result.header_trusted and result.n_erased == 0 and result.n_folded == 0
@@ -211,8 +212,9 @@ def test_decode_indices_refuses_out_of_range_and_bad_shapes(codecs):
 
 
 def test_runtime_imports_neither_torch_nor_open_clip_nor_gnuradio():
-    """Importing uoisc_runtime (with its JPEG2000 codec) and coding one frame loads no torch, open_clip or gnuradio module
-    (checked in a fresh interpreter, where nothing else could have imported them)."""
+    """Importing uoisc_runtime (with its JPEG2000 codec) and coding one frame loads no torch,
+    open_clip or gnuradio module (checked in a fresh interpreter, where nothing else could have
+    imported them)."""
     script = (
         "import sys, numpy as np\n"
         "import uoisc_runtime.jpeg2000\n"

@@ -103,7 +103,8 @@ def test_bad_size_raises():
 def test_to_uint8_image_rounds_clips_and_inverts_the_input_scaling():
     """3 x H x W floats become H x W x 3 uint8: values clipped to [0, 1], rounded to the nearest
     level, NaN to 0; a uint8 image survives to_model_input -> to_uint8_image unchanged."""
-    chw = np.array([-0.5, 0.0, 0.5 / 255, 0.51 / 255, 1.0, 7.0, np.nan], np.float32).reshape(1, 1, 7)
+    levels = [-0.5, 0.0, 0.5 / 255, 0.51 / 255, 1.0, 7.0, np.nan]
+    chw = np.array(levels, np.float32).reshape(1, 1, 7)
     out = to_uint8_image(np.repeat(chw, 3, axis=0))
     assert out.dtype == np.uint8 and out.shape == (1, 7, 3)
     assert out[0, :, 0].tolist() == [0, 0, 0, 1, 255, 255, 0]

@@ -47,8 +47,9 @@ def test_tiny_clip_uses_open_clips_default_simple_tokenizer(reference):
 def test_every_world_question_tokenises_like_open_clip(reference, ours):
     """All VQA questions of the offline world (every split, 100 scenes each) and their answers
     give identical ids."""
-    texts = sorted({text for split in ALL_SPLITS for seed in range(100)
-                    for qa in generate_scene(seed, 64, split).qa for text in (qa.question, qa.answer)})
+    qas = [qa for split in ALL_SPLITS for seed in range(100)
+           for qa in generate_scene(seed, 64, split).qa]
+    texts = sorted({text for qa in qas for text in (qa.question, qa.answer)})
     assert len(texts) > 40
     assert np.array_equal(ours(texts), _reference_ids(reference, texts))
 
@@ -94,4 +95,5 @@ def test_bad_arguments_raise_tokenizer_error():
         tokenizer_for({"tokenizer": {"library": "hf", "context_length": 77}})
     with pytest.raises(TokenizerError, match="tokenizer"):
         tokenizer_for({})
-    assert tokenizer_for({"tokenizer": {"library": "open_clip", "context_length": 16}}).context_length == 16
+    spec = {"tokenizer": {"library": "open_clip", "context_length": 16}}
+    assert tokenizer_for(spec).context_length == 16
