@@ -10,6 +10,7 @@ The allowed index mismatch is the one the bundle's export recorded (``parity``),
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -149,6 +150,17 @@ def test_unreliable_header_is_decoded_on_length_alone(codecs, scenes):
     assert np.array_equal(result.image, codec.decode(clean).image)
     with pytest.raises(CodecError, match="not a UO-ISC frame"):
         codec.decode(garbled)
+
+
+def test_frame_header_carries_kind_and_the_contract_fingerprint(codecs, scenes):
+    """Every frame starts with 'UO', version 1, kind 1 (uoisc) and the 4 bytes
+    sha256(model_id + ':' + decoder sha256)[:4], recomputed here from codec.json."""
+    for name, codec in codecs.items():
+        spec = codec.bundle.spec
+        expected = hashlib.sha256(f"{name}:{spec['decoder']['sha256']}".encode()).digest()[:4]
+        data = codec.encode(scenes[0].image, scenes[0].qa[0].question)
+        assert data[:HEADER_BYTES] == b"UO\x01\x01" + expected
+        assert codec.fingerprint == expected and codec.model_id == name
 
 
 def test_frame_from_another_model_or_codec_is_refused(codecs, scenes):
