@@ -61,7 +61,7 @@ def test_matched_reconstruction(tmp_path):
     JSON line with the reference's id/query, the MSE and the PSNR."""
     rec = ImageRecorder(tmp_path)
     rec.add_reference({"seq": 5, "image_id": "cat.png", "query": "What colour?"}, img(10))
-    record = rec.add_reconstruction({"seq": 5, "snr_est_db": np.float32(9.5)}, img(12))
+    (record,) = rec.add_reconstruction({"seq": 5, "snr_est_db": np.float32(9.5)}, img(12))
     rec.finish()
     (line,) = lines(rec)
     assert line["event"] == "received" and line["matched"] is True
@@ -78,16 +78,16 @@ def test_identical_reconstruction_is_recorded_as_null_psnr_zero_mse(tmp_path):
     """Identical images: psnr_db inf in Python, null in the JSON line, mse 0 tells it apart."""
     rec = ImageRecorder(tmp_path, write_png=False)
     rec.add_reference({"seq": 1}, img(7))
-    assert rec.add_reconstruction({"seq": 1}, img(7))["psnr_db"] == math.inf
+    assert rec.add_reconstruction({"seq": 1}, img(7))[0]["psnr_db"] == math.inf
     (line,) = lines(rec)
     assert line["psnr_db"] is None and line["mse"] == 0.0 and line["matched"] is True
     assert list(tmp_path.glob("*.png")) == []
 
 
 def test_unmatched_and_shape_mismatch(tmp_path):
-    """An unmatched reconstruction is still written (id from its own meta or "unknown", no PSNR);
-    a matched one of another shape has no PSNR and shape_match False."""
-    rec = ImageRecorder(tmp_path)
+    """With early_grace 0 an unmatched reconstruction is written at once (id from its own meta or
+    "unknown", no PSNR); a matched one of another shape has no PSNR and shape_match False."""
+    rec = ImageRecorder(tmp_path, early_grace=0)
     rec.add_reconstruction({"seq": 9}, img(1))
     rec.add_reference({"seq": 2, "image_id": "x"}, img(1, (8, 8, 3)))
     rec.add_reconstruction({"seq": 2}, img(1))
@@ -95,6 +95,30 @@ def test_unmatched_and_shape_mismatch(tmp_path):
     assert (first["matched"], first["image_id"], first["psnr_db"], first["tx_png"]) == (False, "unknown", None, None)
     assert (tmp_path / "rx_00009_unknown.png").exists()
     assert (second["matched"], second["shape_match"], second["mse"]) == (True, False, None)
+
+
+def test_reconstruction_before_reference_is_matched(tmp_path):
+    """A reconstruction handled before its reference waits for it and is matched when it comes."""
+    rec = ImageRecorder(tmp_path, write_png=False, early_grace=4)
+    assert rec.add_reconstruction({"seq": 3}, img(8)) == []
+    (record,) = rec.add_reference({"seq": 3, "image_id": "late"}, img(8))
+    assert (record["matched"], record["image_id"], record["mse"]) == (True, "late", 0.0)
+    assert rec.finish() == [] and (rec.n_matched, rec.n_lost) == (1, 0)
+
+
+def test_early_reconstruction_written_unmatched_after_grace(tmp_path):
+    """An early reconstruction whose reference does not come within early_grace messages is
+    written unmatched; finish() writes the ones still waiting."""
+    rec = ImageRecorder(tmp_path, write_png=False, early_grace=2)
+    rec.add_reconstruction({"seq": 0}, img(0))
+    assert rec.add_reconstruction({"seq": 1}, img(0)) == []
+    assert rec.add_reconstruction({"seq": 2}, img(0)) == []
+    written = rec.add_reconstruction({"seq": 3}, img(0))
+    assert [(r["seq"], r["matched"]) for r in written] == [(0, False)]
+    assert [r["seq"] for r in rec.finish()] == [1, 2, 3]
+    assert [d["seq"] for d in lines(rec)] == [0, 1, 2, 3] and rec.n_matched == 0
+    with pytest.raises(ValueError, match="early_grace"):
+        ImageRecorder(tmp_path, early_grace=-1)
 
 
 def test_lost_references_reported(tmp_path):

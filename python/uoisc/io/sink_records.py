@@ -17,6 +17,7 @@ import numpy as np
 from .image_files import write_png
 
 MAX_PENDING = 4096
+EARLY_GRACE = 32
 RECORDS_FILE = "images.jsonl"
 UNKNOWN_ID = "unknown"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -133,24 +134,36 @@ class PendingReferences:
 
 
 class ImageRecorder:
-    """Writes what image_sink receives to ``out_dir`` as it arrives (nothing is buffered
-    but the references still waiting) and accounts for every reference.
+    """Writes what image_sink receives to ``out_dir`` and accounts for every reference.
 
     Files: ``rx_<seq>_<id>.png`` per reconstruction, ``tx_<seq>_<id>.png`` per reference
     (``seq`` zero-padded to 5 digits, ``id`` from :func:`safe_name`), and
     ``images.jsonl``: one JSON object per line, flushed per line. Thread-safe.
 
+    A reconstruction is written as soon as it is matched. One that arrives before its
+    reference (GNU Radio does not order messages across two input ports, so on a
+    zero-latency link it often does) waits for it during the next ``early_grace`` messages,
+    then is written unmatched. Only waiting references and early reconstructions stay
+    in memory, both bounded.
+
     Args:
         out_dir: created if missing.
         write_png: write the PNG files (the JSON lines are always written).
         capacity: see :class:`PendingReferences`.
+        early_grace: messages during which an early reconstruction waits for its reference; 0 writes
+            unmatched reconstructions at once (when no references are sent at all).
     """
 
-    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING):
+    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING, early_grace=EARLY_GRACE):
+        if isinstance(early_grace, bool) or not isinstance(early_grace, numbers.Integral) or early_grace < 0:
+            raise ValueError(f"early_grace must be a non-negative integer, got {early_grace!r}")
         self.out_dir = pathlib.Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.write_png = bool(write_png)
+        self.early_grace = int(early_grace)
         self._pending = PendingReferences(capacity)
+        self._early = OrderedDict()  # seq -> (meta, image, message count at arrival)
+        self._n_messages = 0
         self._lock = threading.Lock()
         self._records = None
         self.n_references = 0
@@ -163,75 +176,109 @@ class ImageRecorder:
         return self.out_dir / RECORDS_FILE
 
     def add_reference(self, meta, image):
-        """Keep an original until its reconstruction arrives; writes its tx PNG.
+        """Write an original's tx PNG and keep it until its reconstruction arrives (or match
+        the reconstruction that came early).
 
-        Returns the "lost" records written for references it pushed out.
+        Returns the records written by this call ("received" and "lost" events).
 
         Raises:
             ValueError: no valid ``seq`` in ``meta``.
         """
         seq = check_seq(meta)
         with self._lock:
+            self._n_messages += 1
             self.n_references += 1
             if self.write_png:
                 write_png(self.out_dir / self._png_name("tx", seq, meta.get("image_id")), image)
-            return [self._lost(*dropped) for dropped in self._pending.add(seq, image, meta)]
+            early = self._early.pop(seq, None)
+            if early is not None:
+                written = [self._received(seq, early[0], early[1], (image, meta))]
+            else:
+                written = [self._lost(*dropped) for dropped in self._pending.add(seq, image, meta)]
+            return written + self._flush_early(stale_only=True)
 
     def add_reconstruction(self, meta, image):
-        """Write a reconstruction's PNG and JSON line, matched by seq with a waiting reference.
+        """Write a reconstruction's PNG and JSON line, matched by seq with a waiting reference
+        (or keep it a while for a reference still to come, see the class docstring).
 
-        Returns the record written (its psnr_db is inf for identical images, null in JSON).
+        Returns the records written by this call (a received record's psnr_db is inf for
+        identical images, null in JSON).
 
         Raises:
             ValueError: no valid ``seq`` in ``meta``.
         """
         seq = check_seq(meta)
         with self._lock:
+            self._n_messages += 1
             self.n_received += 1
             reference = self._pending.pop(seq)
-            ref_image, ref_meta = reference if reference is not None else (None, {})
-            image_id = ref_meta.get("image_id", meta.get("image_id", UNKNOWN_ID))
-            error = None
-            if ref_image is not None:
-                self.n_matched += 1
-                if ref_image.shape == image.shape:
-                    error = mse(ref_image, image)
-            rx_png = self._png_name("rx", seq, image_id)
-            if self.write_png:
-                write_png(self.out_dir / rx_png, image)
-            record = {
-                "event": "received", "seq": seq, "image_id": image_id,
-                "query": ref_meta.get("query", meta.get("query", "")),
-                "matched": reference is not None,
-                "shape_match": None if reference is None else ref_image.shape == image.shape,
-                "mse": error,
-                # inf for identical images; written as null (JSON has no inf), told apart
-                # from "no reference" by mse == 0.
-                "psnr_db": None if error is None else psnr_from_mse(error),
-                "rx_png": rx_png if self.write_png else None,
-                "tx_png": self._png_name("tx", seq, image_id) if reference is not None and self.write_png else None,
-                "meta": meta, "reference_meta": ref_meta if reference is not None else None,
-            }
-            self._write(record)
-            return record
+            written = []
+            if reference is not None or self.early_grace == 0:
+                written.append(self._received(seq, meta, image, reference))
+            else:
+                if seq in self._early:  # the seq counter wrapped round: the older one is unmatched
+                    old_meta, old_image, _ = self._early.pop(seq)
+                    written.append(self._received(seq, old_meta, old_image, None))
+                self._early[seq] = (meta, image, self._n_messages)
+            return written + self._flush_early(stale_only=True)
 
     def finish(self):
-        """Report every reference still waiting as lost and close the JSON Lines file.
+        """Write the early reconstructions still unmatched, report every reference still
+        waiting as lost, and close the JSON Lines file.
 
-        Returns the "lost" records. The recorder can be used again afterwards (the file
+        Returns the records written. The recorder can be used again afterwards (the file
         is reopened in append mode).
         """
         with self._lock:
-            lost = [self._lost(seq, meta, "never received") for seq, meta in self._pending.drain()]
+            written = self._flush_early(stale_only=False)
+            written += [self._lost(seq, meta, "never received") for seq, meta in self._pending.drain()]
             if self._records is not None:
                 self._records.close()
                 self._records = None
-            return lost
+            return written
 
     def pending_references(self):
         """The seqs of references sent but not received yet, oldest first."""
         with self._lock:
             return self._pending.seqs()
+
+    def _flush_early(self, stale_only):
+        """Write early reconstructions as unmatched: those past their grace, or all."""
+        written = []
+        while self._early:
+            seq, (meta, image, arrival) = next(iter(self._early.items()))
+            if stale_only and self._n_messages - arrival <= self.early_grace:
+                break
+            del self._early[seq]
+            written.append(self._received(seq, meta, image, None))
+        return written
+
+    def _received(self, seq, meta, image, reference):
+        ref_image, ref_meta = reference if reference is not None else (None, {})
+        image_id = ref_meta.get("image_id", meta.get("image_id", UNKNOWN_ID))
+        error = None
+        if reference is not None:
+            self.n_matched += 1
+            if ref_image.shape == image.shape:
+                error = mse(ref_image, image)
+        rx_png = self._png_name("rx", seq, image_id)
+        if self.write_png:
+            write_png(self.out_dir / rx_png, image)
+        record = {
+            "event": "received", "seq": seq, "image_id": image_id,
+            "query": ref_meta.get("query", meta.get("query", "")),
+            "matched": reference is not None,
+            "shape_match": None if reference is None else ref_image.shape == image.shape,
+            "mse": error,
+            # inf for identical images; written as null (JSON has no inf), told apart
+            # from "no reference" by mse == 0.
+            "psnr_db": None if error is None else psnr_from_mse(error),
+            "rx_png": rx_png if self.write_png else None,
+            "tx_png": self._png_name("tx", seq, image_id) if reference is not None and self.write_png else None,
+            "meta": meta, "reference_meta": ref_meta if reference is not None else None,
+        }
+        self._write(record)
+        return record
 
     def _lost(self, seq, meta, reason):
         self.n_lost += 1

@@ -77,25 +77,27 @@ def scene_items(split, seed, size, query=""):
     return scenes()
 
 
-def file_items(paths, queries, size=0, loop=False, logger=_log):
+def file_items(paths, queries, size=0, loop=False, on_skip=None):
     """The images of ``paths`` with their ``queries``, once or (``loop``) forever.
 
-    Unreadable files are logged and skipped; a loop stops when a whole pass read nothing.
+    Unreadable files are reported and skipped; a loop stops when a whole pass read nothing.
 
     Args:
         paths: image files, in emission order.
         queries: one query per path.
         size: 0 keeps each file's size; else :func:`fit_square` to size × size.
         loop: start again after the last file.
-        logger: where skipped files are reported.
+        on_skip: called with a message for each skipped file (default: a logging warning;
+            GNU Radio blocks pass their own logger's ``warn``).
     """
+    on_skip = on_skip or _log.warning
     while True:
         n_read = 0
         for path, query in zip(paths, queries):
             try:
                 image = read_image(path)
             except ValueError as err:
-                logger.warning("skipping %s", err)
+                on_skip(f"skipping unreadable image: {err}")
                 continue
             n_read += 1
             yield SourceItem(fit_square(image, size) if size else image, path.name, query,
@@ -120,11 +122,12 @@ def resolve_queries(queries):
 
 
 def open_source(source, queries="", split="test_zeroshot", n_images=0, seed=0, image_size=64,
-                loop=False, logger=_log):
+                loop=False, on_skip=None):
     """Iterator of :class:`SourceItem` for image_source's arguments (documented there).
 
     ``n_images`` > 0 stops after that many items; 0 means no limit: a folder or a file is
-    read once (forever with ``loop``), the generator never ends.
+    read once (forever with ``loop``), the generator never ends. ``on_skip`` is passed
+    to :func:`file_items`.
 
     Raises:
         ValueError: a missing file/folder, a folder without images, a bad sidecar,
@@ -142,11 +145,11 @@ def open_source(source, queries="", split="test_zeroshot", n_images=0, seed=0, i
             raise ValueError(f"a query sidecar ({sidecar_path}) needs image files, not the generator")
         items = scene_items(split, seed, image_size, fixed_query)
     else:
-        items = _files_source(pathlib.Path(source), sidecar_path, fixed_query, image_size, loop, logger)
+        items = _files_source(pathlib.Path(source), sidecar_path, fixed_query, image_size, loop, on_skip)
     return itertools.islice(items, n_images) if n_images else items
 
 
-def _files_source(source, sidecar_path, fixed_query, image_size, loop, logger):
+def _files_source(source, sidecar_path, fixed_query, image_size, loop, on_skip):
     if source.is_dir():
         paths = list_images(source)
     elif source.is_file():
@@ -159,4 +162,4 @@ def _files_source(source, sidecar_path, fixed_query, image_size, loop, logger):
         queries = [fixed_query] * len(paths)
     else:
         queries = assign_queries([p.name for p in paths], read_sidecar(sidecar_path), str(sidecar_path))
-    return file_items(paths, queries, image_size, loop, logger)
+    return file_items(paths, queries, image_size, loop, on_skip)
