@@ -177,7 +177,8 @@ def test_frame_from_another_model_or_codec_is_refused(codecs, scenes):
 
 
 def test_wrong_lengths_are_refused(codecs, scenes):
-    """A frame one byte short or long, or a byte_ok of another length, raises CodecError."""
+    """A frame one byte short or long, a byte_ok of another length, or a str instead of bytes
+    raises CodecError."""
     codec = codecs["uoisc-tiny-no-text"]
     data = codec.encode(scenes[0].image)
     for bad in (data[:-1], data + b"\x00"):
@@ -185,6 +186,8 @@ def test_wrong_lengths_are_refused(codecs, scenes):
             codec.decode(bad)
     with pytest.raises(CodecError, match="byte_ok"):
         codec.decode(data, np.ones(len(data) - 1, bool))
+    with pytest.raises(CodecError, match="str"):
+        codec.decode(data.hex())
 
 
 def test_batch_api_equals_per_image_calls(codecs, scenes):

@@ -203,14 +203,17 @@ class SemanticCodec:
         """One codec frame (as received) back to an image.
 
         Args:
-            data: the frame bytes (``payload_bytes`` long).
+            data: the frame bytes (``payload_bytes`` long; bytes-like or a uint8 array).
             byte_ok: one bool per byte of ``data``, False where the PHY knows the
                 byte is unreliable (failed codeword CRC); ``None`` = all reliable.
 
         Raises:
-            CodecError: a frame of the wrong length, a ``byte_ok`` of the wrong
-                length, or a reliable header from another codec or model.
+            CodecError: a frame that is not bytes or has the wrong length, a
+                ``byte_ok`` of the wrong length, or a reliable header from another
+                codec or model.
         """
+        if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
+            raise CodecError(f"frame of type {type(data).__name__}; expected bytes")
         data = bytes(data)
         if len(data) != self.payload_bytes:
             raise CodecError(f"frame of {len(data)} bytes; {self.model_id} frames are "
