@@ -56,8 +56,8 @@ DEFAULT_OUT = "bench/results/codec_speed.json"
 DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "uoisc-bench-cache")
 CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
-#: PHY points of the brief: (fading, Es/N0 dB).
-PHY_POINTS = (("awgn", 20.0), ("rayleigh", 10.0))
+#: PHY points of the brief, as --phy-points spells them: fading:Es/N0 in dB.
+PHY_POINTS = ("awgn:20", "rayleigh:10")
 LOOPBACK_ESNO_DB, LOOPBACK_FADING = 20.0, "awgn"
 SCENE_SPLIT = "test_zeroshot"
 
@@ -168,15 +168,29 @@ def scenes(n, size, seed):
 
 
 # ---- timing ------------------------------------------------------------------------------------
-def time_calls(call, repeats, warmup):
-    """Wall times (s) of ``repeats`` calls of ``call()`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
+def time_in_blocks(calls, repeats, warmup):
+    """Wall times (s) of ``repeats`` calls of each of ``calls`` (name -> callable).
+
+    Each backend runs in blocks of consecutive calls, in two rounds of
+    opposite order (A B, then B A) that share the repeats, so a slow drift of
+    the load from other jobs on the shared cores weighs on every backend
+    alike. Calls are not interleaved one by one: onnxruntime's and OpenMP's
+    worker threads spin for a while after each call and would steal the cores
+    from the next backend (measured: torch 2x slower right after onnxruntime).
+    Each block starts with one untimed call for the same reason, and the first
+    with ``warmup`` more.
+    """
+    times = {name: [] for name in calls}
+    first_half = (repeats + 1) // 2
+    order = list(calls)
+    for count, names in ((first_half, order), (repeats - first_half, order[::-1])):
+        for name in names if count else []:
+            for _ in range(1 + (warmup if not times[name] else 0)):
+                calls[name]()
+            for _ in range(count):
+                start = time.perf_counter()
+                calls[name]()
+                times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -236,31 +250,35 @@ def codec_runners(bundle_path, torch_model, threads):
         yield "torch", device, TorchCodec(torch_model, device)
 
 
-def measure_codec(name, bundle_path, torch_model, args):
-    """Encoder and decoder timing rows of one bundle, plus torch/onnxruntime index agreement."""
-    from uoisc_runtime import SemanticCodec
-    reference = SemanticCodec.from_path(bundle_path, providers=[CPU_PROVIDER], intra_op_threads=args.threads)
-    images, queries = scenes(max(args.batch_sizes), reference.image_size, args.seed)
-    queries = queries if reference.needs_query else None
-    rows, indices_by_backend = [], {}
-    for runtime, device, runner in codec_runners(bundle_path, torch_model, args.threads):
-        indices_by_backend[(runtime, device)] = runner.encode_indices(images, queries)
-        for batch in args.batch_sizes:
-            batch_images = images[:batch]
-            batch_queries = None if queries is None else queries[:batch]
-            batch_indices = indices_by_backend[(runtime, device)][:batch]
-            stages = {"encoder": lambda: runner.encode_indices(batch_images, batch_queries),
-                      "decoder": lambda: runner.decode_indices(batch_indices)}
-            for stage, call in stages.items():
-                times = time_calls(call, args.repeats, args.warmup)
+def measure_codec(facts, torch_model, args):
+    """Encoder and decoder timing rows of one bundle, plus torch/onnxruntime index agreement.
+
+    Every backend decodes the same indices (onnxruntime CPU's), so the decoders do equal work.
+    """
+    name = facts["name"]
+    images, queries = scenes(max(args.batch_sizes), facts["image_size"], args.seed)
+    queries = queries if facts["needs_query"] else None
+    runners = {(runtime, device): runner
+               for runtime, device, runner in codec_runners(facts["path"], torch_model, args.threads)}
+    indices = {key: runner.encode_indices(images, queries) for key, runner in runners.items()}
+    sent = indices[("onnxruntime", CPU_PROVIDER)]
+    rows = []
+    for batch in args.batch_sizes:
+        batch_images, batch_indices = images[:batch], sent[:batch]
+        batch_queries = None if queries is None else queries[:batch]
+        for stage in ("encoder", "decoder"):
+            calls = {key: (lambda r=runner: r.encode_indices(batch_images, batch_queries)) if stage == "encoder"
+                     else (lambda r=runner: r.decode_indices(batch_indices))
+                     for key, runner in runners.items()}
+            times = time_in_blocks(calls, args.repeats, args.warmup)
+            for (runtime, device), backend_times in times.items():
                 row = {"bundle": name, "stage": stage, "runtime": runtime, "device": device,
-                       "batch_size": batch, **timing_row(times, batch)}
+                       "batch_size": batch, **timing_row(backend_times, batch)}
                 rows.append(row)
                 logger.info("%-8s %-7s %-11s %-20s batch %d: %8.2f ms/image, %7.1f images/s",
                             name, stage, runtime, device, batch, 1e3 * row["per_image_s"]["median"],
                             row["images_per_s"])
-    ort_indices = indices_by_backend[("onnxruntime", CPU_PROVIDER)]
-    agreement = float(np.mean(indices_by_backend[("torch", "cpu")] == ort_indices))
+    agreement = float(np.mean(indices[("torch", "cpu")] == sent))
     return rows, agreement
 
 
@@ -283,10 +301,10 @@ def speed_ratios(rows):
 
 # ---- PHY ---------------------------------------------------------------------------------------
 def measure_phy(name, payload_bytes, args):
-    """Seconds per image, info bit/s and one-burst latency of the PHY at each point of PHY_POINTS."""
+    """Seconds per image, info bit/s and one-burst latency of the PHY at each of --phy-points."""
     from gnuradio.uoisc.phy import link_sim
     rows = []
-    for fading, esno_db in PHY_POINTS:
+    for fading, esno_db in args.phy_points:
         common = dict(esno_db=esno_db, fading=fading, payload_bytes=payload_bytes, seed=args.seed,
                       measure_pre_ber=False)
         burst = link_sim.run_link(link_sim.LinkConfig(n_frames=args.phy_frames, **common))
@@ -302,9 +320,9 @@ def measure_phy(name, payload_bytes, args):
                "one_burst_latency_s": summary(latencies) if latencies else None,
                "one_burst_runs": len(alone), "one_burst_delivered": len(latencies)}
         rows.append(row)
-        logger.info("%-8s PHY %-8s %4.1f dB: %7.1f ms/image (all posted), one burst %s ms, "
+        logger.info("%-8s PHY %-8s %4.1f dB: %7.1f ms/image (all posted), one burst %s, "
                     "%11.0f info bit/s, FER %.3f", name, fading, esno_db, 1e3 * row["s_per_image"],
-                    f"{1e3 * np.median(latencies):.1f}" if latencies else "n/a (lost)",
+                    f"{1e3 * np.median(latencies):.1f} ms" if latencies else "lost",
                     row["info_throughput_bps"] or 0, row["fer"])
     return rows
 
@@ -381,6 +399,19 @@ def latency_split(name, codec_rows, phy_rows):
 
 
 # ---- command line ------------------------------------------------------------------------------
+def phy_point(text):
+    """argparse type of --phy-points: ``"rayleigh:10"`` -> ``("rayleigh", 10.0)``."""
+    from gnuradio.uoisc.phy.link_sim import FADINGS
+    fading, _, esno = text.partition(":")
+    try:
+        esno_db = float(esno)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected FADING:ESNO_DB, e.g. awgn:20") from None
+    if fading not in FADINGS:
+        raise argparse.ArgumentTypeError(f"{text!r}: fading {fading!r} is not one of {FADINGS}")
+    return fading, esno_db
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -400,6 +431,8 @@ def build_parser():
     codec.add_argument("-t", "--threads", type=int, default=len(os.sched_getaffinity(0)),
                        help="onnxruntime intra-op threads and torch.set_num_threads")
     link = parser.add_argument_group("PHY and loopback")
+    link.add_argument("--phy-points", type=phy_point, nargs="+", default=[phy_point(p) for p in PHY_POINTS],
+                      metavar="FADING:ESNO_DB", help=f"PHY channel points ({' '.join(PHY_POINTS)})")
     link.add_argument("--phy-frames", type=int, default=20, help="frames posted at once per PHY point")
     link.add_argument("--phy-latency-repeats", type=int, default=5, help="one-burst runs per PHY point")
     link.add_argument("--link-images", type=int, default=16, help="images per loopback run")
@@ -409,7 +442,8 @@ def build_parser():
     parser.add_argument("-o", "--out", default=None,
                         help=f"output JSON (default: {DEFAULT_OUT}; with --quick: <cache-dir>/codec_speed_quick.json)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny bundle, batch 1, 3 repeats, 4 PHY frames, 4 loopback images")
+                        help="smoke run: tiny bundle, batch 1, <= 3 repeats, 4 PHY frames at awgn:20 only, "
+                             "4 loopback images")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
     return parser
 
@@ -418,6 +452,7 @@ def apply_quick(args):
     """--quick shrinks every count to seconds of work (--repeats only when larger than 3)."""
     args.bundles, args.batch_sizes, args.repeats, args.warmup = ["tiny"], [1], min(args.repeats, 3), 1
     args.phy_frames, args.phy_latency_repeats, args.link_images, args.link_windows = 4, 1, 4, [2]
+    args.phy_points = [phy_point(PHY_POINTS[0])]
 
 
 def check_args(parser, args):
@@ -434,6 +469,7 @@ def check_args(parser, args):
 def run(args):
     """Every measurement of the module docstring; returns the report's tables."""
     import torch
+    from uoisc_runtime import SemanticCodec
     torch.set_num_threads(args.threads)
     cache = Path(args.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
@@ -448,11 +484,10 @@ def run(args):
             model = random_vit_model(args.seed)
             weights = f"random init, torch.manual_seed({args.seed}) (the exported weights)"
             path, export_s = vit_bundle(model, cache, args.seed, args.parity_images)
-        from uoisc_runtime import SemanticCodec
         facts = bundle_facts(name, path, SemanticCodec.from_path(path, providers=[CPU_PROVIDER]))
         tables["bundles"].append(facts | {"torch_weights": weights, "export_s": export_s})
         if "codec" in args.parts:
-            rows, agreement = measure_codec(name, path, model, args)
+            rows, agreement = measure_codec(facts, model, args)
             tables["codec"] += rows
             tables["torch_onnxruntime_index_agreement"][name] = agreement
         if "phy" in args.parts:
@@ -474,7 +509,9 @@ def main(argv=None):
     if args.quick:
         apply_quick(args)
     check_args(parser, args)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # Libraries log every model load at INFO on the root logger; only the bench's lines at --log-level.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logger.setLevel(args.log_level.upper())
     from gnuradio.uoisc.apps import phy_sim
     # Block loggers' INFO lines (one per PDU) would bury the bench's own.
     phy_sim.set_gr_log_level("debug" if args.log_level == "debug" else "warn")
