@@ -1,5 +1,6 @@
-"""The examples/uoisc_*.grc flowgraphs compile with grcc, and the loopback and the ZMQ
-pair carry images that equal the codec's clean-channel decode.
+"""The examples/uoisc_*.grc flowgraphs compile with grcc; the loopback and the ZMQ
+pair carry images that equal the codec's clean-channel decode; the Qt view runs
+headless for a few seconds.
 
 The generated scripts run from the repository root, because their default model
 path (``models/uoisc-tiny-uoisc``) is relative to it. An image whose every LDPC
@@ -24,7 +25,8 @@ from gnuradio.uoisc.io.source_items import open_source
 from uoisc_runtime.codec import SemanticCodec
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("uoisc_*.grc"))
-EXPECTED = {"uoisc_loopback", "uoisc_zmq_tx", "uoisc_zmq_rx", "uoisc_usrp_tx", "uoisc_usrp_rx"}
+EXPECTED = {"uoisc_loopback", "uoisc_zmq_tx", "uoisc_zmq_rx", "uoisc_usrp_tx", "uoisc_usrp_rx",
+            "uoisc_loopback_qt"}
 MODEL = "models/uoisc-tiny-uoisc"
 N_IMAGES = 3
 # Flat Rayleigh block fading at 20 dB average Es/N0: a rate-1/2 8-PSK burst needs
@@ -68,7 +70,7 @@ def run_script(script, args, timeout):
 
 
 def test_all_examples_are_present():
-    """The five flowgraphs of issue 5 exist."""
+    """The flowgraphs of issue 5 (and the optional Qt view) exist."""
     assert EXPECTED <= {p.stem for p in EXAMPLES}
 
 
@@ -142,3 +144,16 @@ def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, codec):
         np.testing.assert_array_equal(read_png(out_dir / record["rx_png"]),
                                       clean_decode(codec, item.image, item.query),
                                       err_msg=f"image seq {record['seq']}")
+
+
+def test_qt_view_runs_offscreen_and_closes_itself(tmp_path):
+    """uoisc_loopback_qt, run headless (QT_QPA_PLATFORM=offscreen) with -t 4, builds its
+    widgets (constellation sink, Es/N0 slider, side-by-side image view), closes its
+    window by itself and prints its summary with at least one image received."""
+    generated, _ = compile_example(EXAMPLES_DIR / "uoisc_loopback_qt.grc", tmp_path)
+    proc = run_script(generated, ["-m", MODEL, "-e", ESNO_DB, "-n", "2", "-r", "5",
+                                  "-o", str(tmp_path / "out"), "-t", "4"], timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    match = re.search(r"uoisc_loopback_qt: (\d+) images received", proc.stdout)
+    assert match, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert int(match.group(1)) >= 1
