@@ -85,9 +85,9 @@ def test_identical_reconstruction_is_recorded_as_null_psnr_zero_mse(tmp_path):
 
 
 def test_unmatched_and_shape_mismatch(tmp_path):
-    """With early_grace 0 an unmatched reconstruction is written at once (id from its own meta or
-    "unknown", no PSNR); a matched one of another shape has no PSNR and shape_match False."""
-    rec = ImageRecorder(tmp_path, early_grace=0)
+    """With hold_early False an unmatched reconstruction is written at once (id from its own meta
+    or "unknown", no PSNR); a matched one of another shape has no PSNR and shape_match False."""
+    rec = ImageRecorder(tmp_path, hold_early=False)
     rec.add_reconstruction({"seq": 9}, img(1))
     rec.add_reference({"seq": 2, "image_id": "x"}, img(1, (8, 8, 3)))
     rec.add_reconstruction({"seq": 2}, img(1))
@@ -97,28 +97,41 @@ def test_unmatched_and_shape_mismatch(tmp_path):
     assert (second["matched"], second["shape_match"], second["mse"]) == (True, False, None)
 
 
-def test_reconstruction_before_reference_is_matched(tmp_path):
-    """A reconstruction handled before its reference waits for it and is matched when it comes."""
-    rec = ImageRecorder(tmp_path, write_png=False, early_grace=4)
-    assert rec.add_reconstruction({"seq": 3}, img(8)) == []
-    (record,) = rec.add_reference({"seq": 3, "image_id": "late"}, img(8))
-    assert (record["matched"], record["image_id"], record["mse"]) == (True, "late", 0.0)
-    assert rec.finish() == [] and (rec.n_matched, rec.n_lost) == (1, 0)
+def test_reconstructions_before_references_are_matched(tmp_path):
+    """Reconstructions handled before their references (a backlog drained port by port) are held
+    and matched when the references come."""
+    rec = ImageRecorder(tmp_path, write_png=False)
+    for seq in range(5):
+        assert rec.add_reconstruction({"seq": seq}, img(seq)) == []
+    for seq in range(5):
+        (record,) = rec.add_reference({"seq": seq, "image_id": f"i{seq}"}, img(seq))
+        assert (record["seq"], record["matched"], record["image_id"], record["mse"]) == (seq, True, f"i{seq}", 0.0)
+    assert rec.finish() == [] and (rec.n_matched, rec.n_lost) == (5, 0)
 
 
-def test_early_reconstruction_written_unmatched_after_grace(tmp_path):
-    """An early reconstruction whose reference does not come within early_grace messages is
-    written unmatched; finish() writes the ones still waiting."""
-    rec = ImageRecorder(tmp_path, write_png=False, early_grace=2)
-    rec.add_reconstruction({"seq": 0}, img(0))
-    assert rec.add_reconstruction({"seq": 1}, img(0)) == []
-    assert rec.add_reconstruction({"seq": 2}, img(0)) == []
-    written = rec.add_reconstruction({"seq": 3}, img(0))
-    assert [(r["seq"], r["matched"]) for r in written] == [(0, False)]
-    assert [r["seq"] for r in rec.finish()] == [1, 2, 3]
-    assert [d["seq"] for d in lines(rec)] == [0, 1, 2, 3] and rec.n_matched == 0
-    with pytest.raises(ValueError, match="early_grace"):
-        ImageRecorder(tmp_path, early_grace=-1)
+def test_held_reconstruction_written_unmatched_when_a_later_reference_comes(tmp_path):
+    """A held reconstruction whose reference does not come is written unmatched as soon as a
+    reference with a later seq (mod 65536) arrives; earlier-seq references do not flush it."""
+    rec = ImageRecorder(tmp_path, write_png=False)
+    rec.add_reconstruction({"seq": 3}, img(0))
+    assert rec.add_reference({"seq": 2}, img(0)) == []
+    (record,) = rec.add_reference({"seq": 4}, img(0))
+    assert (record["seq"], record["matched"]) == (3, False)
+    wrap = ImageRecorder(tmp_path / "wrap", write_png=False)
+    wrap.add_reconstruction({"seq": 65535}, img(0))
+    assert [r["seq"] for r in wrap.add_reference({"seq": 0}, img(0))] == [65535]
+
+
+def test_held_reconstructions_bounded_and_flushed_at_finish(tmp_path):
+    """More held reconstructions than the capacity: the oldest is written unmatched at once;
+    finish() writes the ones still held, then the references still waiting as lost."""
+    rec = ImageRecorder(tmp_path, write_png=False, capacity=2)
+    rec.add_reconstruction({"seq": 10}, img(0))
+    rec.add_reconstruction({"seq": 11}, img(0))
+    assert [(r["seq"], r["matched"]) for r in rec.add_reconstruction({"seq": 12}, img(0))] == [(10, False)]
+    rec.add_reference({"seq": 1}, img(0))
+    assert [(r["event"], r["seq"]) for r in rec.finish()] == [("received", 11), ("received", 12), ("lost", 1)]
+    assert [d["seq"] for d in lines(rec)] == [10, 11, 12, 1]
 
 
 def test_lost_references_reported(tmp_path):

@@ -7,7 +7,7 @@ import pmt
 from gnuradio import gr
 
 from .image_pdu import parse_image_pdu
-from .sink_records import EARLY_GRACE, MAX_PENDING, ImageRecorder
+from .sink_records import MAX_PENDING, ImageRecorder
 
 IN_PORT = pmt.intern("in")
 REFERENCE_PORT = pmt.intern("reference")
@@ -21,8 +21,8 @@ class image_sink(gr.basic_block):
     MSE and PSNR; a ``{"event": "lost", ...}`` line per reference never received, written
     at ``stop()`` or when more than 4096 references wait). Images are written as they
     are matched; a reconstruction handled before its reference (GNU Radio does not order
-    messages across ports) waits up to 32 further messages for it, then is written
-    unmatched. Malformed PDUs are logged and dropped.
+    messages across ports) is held until its reference or a later one comes, then
+    written. Malformed PDUs are logged and dropped.
 
     Args:
         out_dir (str): output folder (created).
@@ -37,7 +37,7 @@ class image_sink(gr.basic_block):
             raise ValueError(f"out_dir must be a non-empty path, got {out_dir!r}")
         try:
             self.recorder = ImageRecorder(out_dir, write_png=write_png, capacity=MAX_PENDING,
-                                          early_grace=EARLY_GRACE if reference else 0)
+                                          hold_early=reference)
         except OSError as err:
             raise ValueError(f"cannot create out_dir {out_dir!r}: {err}") from err
         self.n_dropped = 0

@@ -116,18 +116,18 @@ class qa_image_sink(gr_unittest.TestCase):
 
     def test_source_to_sink_accounts_for_every_image(self):
         """image_source -> sink "reference" and "in" (an ideal link, where the two ports' order is
-        not guaranteed): all 20 images are received and matched with themselves (mse 0)."""
-        src = image_source(source="generator", n_images=20, rate=500.0)
+        not guaranteed): all 100 images are received and matched with themselves (mse 0)."""
+        src = image_source(source="generator", n_images=100, rate=5000.0)  # faster than the sink: a backlog
         sink = image_sink(out_dir=str(self.out), write_png=False)
         self.tb.msg_connect(src, "out", sink, "reference")
         self.tb.msg_connect(src, "out", sink, "in")
         self.tb.start()
-        self.assertTrue(wait_for(lambda: sink.n_received >= 20))
+        self.assertTrue(wait_for(lambda: sink.n_received >= 100))
         self.tb.stop()
         self.tb.wait()
         lines = [json.loads(line) for line in (self.out / "images.jsonl").read_text().splitlines()]
-        self.assertEqual((sink.n_received, sink.n_matched, sink.n_lost), (20, 20, 0))
-        self.assertEqual(sorted(d["seq"] for d in lines), list(range(20)))
+        self.assertEqual((sink.n_received, sink.n_matched, sink.n_lost), (100, 100, 0))
+        self.assertEqual(sorted(d["seq"] for d in lines), list(range(100)))
         self.assertTrue(all(d["mse"] == 0.0 for d in lines))
         self.assertEqual(list(self.out.glob("*.png")), [])
 

@@ -17,7 +17,7 @@ import numpy as np
 from .image_files import write_png
 
 MAX_PENDING = 4096
-EARLY_GRACE = 32
+SEQ_MODULO = 65536
 RECORDS_FILE = "images.jsonl"
 UNKNOWN_ID = "unknown"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -141,29 +141,28 @@ class ImageRecorder:
     ``images.jsonl``: one JSON object per line, flushed per line. Thread-safe.
 
     A reconstruction is written as soon as it is matched. One that arrives before its
-    reference (GNU Radio does not order messages across two input ports, so on a
-    zero-latency link it often does) waits for it during the next ``early_grace`` messages,
-    then is written unmatched. Only waiting references and early reconstructions stay
-    in memory, both bounded.
+    reference (GNU Radio does not order messages across two input ports: with a backlog
+    it drains one port's queue before the other) is held until its reference comes, and
+    written unmatched once a reference with a later seq has come instead (references
+    arrive in seq order), when more than ``capacity`` are held, or at :meth:`finish`.
+    Only waiting references and held reconstructions stay in memory, both bounded.
 
     Args:
         out_dir: created if missing.
         write_png: write the PNG files (the JSON lines are always written).
-        capacity: see :class:`PendingReferences`.
-        early_grace: messages during which an early reconstruction waits for its reference; 0 writes
-            unmatched reconstructions at once (when no references are sent at all).
+        capacity: most references waiting (see :class:`PendingReferences`), and most
+            reconstructions held.
+        hold_early: hold reconstructions that have no reference yet; False writes them
+            unmatched at once (for a sink that is sent no references).
     """
 
-    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING, early_grace=EARLY_GRACE):
-        if isinstance(early_grace, bool) or not isinstance(early_grace, numbers.Integral) or early_grace < 0:
-            raise ValueError(f"early_grace must be a non-negative integer, got {early_grace!r}")
+    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING, hold_early=True):
         self.out_dir = pathlib.Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.write_png = bool(write_png)
-        self.early_grace = int(early_grace)
+        self.hold_early = bool(hold_early)
         self._pending = PendingReferences(capacity)
-        self._early = OrderedDict()  # seq -> (meta, image, message count at arrival)
-        self._n_messages = 0
+        self._early = OrderedDict()  # seq -> (meta, image), in arrival order
         self._lock = threading.Lock()
         self._records = None
         self.n_references = 0
@@ -186,7 +185,6 @@ class ImageRecorder:
         """
         seq = check_seq(meta)
         with self._lock:
-            self._n_messages += 1
             self.n_references += 1
             if self.write_png:
                 write_png(self.out_dir / self._png_name("tx", seq, meta.get("image_id")), image)
@@ -195,11 +193,11 @@ class ImageRecorder:
                 written = [self._received(seq, early[0], early[1], (image, meta))]
             else:
                 written = [self._lost(*dropped) for dropped in self._pending.add(seq, image, meta)]
-            return written + self._flush_early(stale_only=True)
+            return written + self._flush_early_before(seq)
 
     def add_reconstruction(self, meta, image):
         """Write a reconstruction's PNG and JSON line, matched by seq with a waiting reference
-        (or keep it a while for a reference still to come, see the class docstring).
+        (or hold it for a reference still to come, see the class docstring).
 
         Returns the records written by this call (a received record's psnr_db is inf for
         identical images, null in JSON).
@@ -209,18 +207,18 @@ class ImageRecorder:
         """
         seq = check_seq(meta)
         with self._lock:
-            self._n_messages += 1
             self.n_received += 1
             reference = self._pending.pop(seq)
+            if reference is not None or not self.hold_early:
+                return [self._received(seq, meta, image, reference)]
             written = []
-            if reference is not None or self.early_grace == 0:
-                written.append(self._received(seq, meta, image, reference))
-            else:
-                if seq in self._early:  # the seq counter wrapped round: the older one is unmatched
-                    old_meta, old_image, _ = self._early.pop(seq)
-                    written.append(self._received(seq, old_meta, old_image, None))
-                self._early[seq] = (meta, image, self._n_messages)
-            return written + self._flush_early(stale_only=True)
+            if seq in self._early:  # the same seq again before any reference: the older is unmatched
+                written.append(self._received(seq, *self._early.pop(seq), None))
+            self._early[seq] = (meta, image)
+            while len(self._early) > self._pending.capacity:
+                old_seq, (old_meta, old_image) = self._early.popitem(last=False)
+                written.append(self._received(old_seq, old_meta, old_image, None))
+            return written
 
     def finish(self):
         """Write the early reconstructions still unmatched, report every reference still
@@ -230,7 +228,8 @@ class ImageRecorder:
         is reopened in append mode).
         """
         with self._lock:
-            written = self._flush_early(stale_only=False)
+            written = [self._received(seq, meta, image, None) for seq, (meta, image) in self._early.items()]
+            self._early.clear()
             written += [self._lost(seq, meta, "never received") for seq, meta in self._pending.drain()]
             if self._records is not None:
                 self._records.close()
@@ -242,12 +241,13 @@ class ImageRecorder:
         with self._lock:
             return self._pending.seqs()
 
-    def _flush_early(self, stale_only):
-        """Write early reconstructions as unmatched: those past their grace, or all."""
+    def _flush_early_before(self, reference_seq):
+        """Write as unmatched the held reconstructions older than ``reference_seq`` (mod 65536):
+        references come in seq order, so theirs will not come any more."""
         written = []
         while self._early:
-            seq, (meta, image, arrival) = next(iter(self._early.items()))
-            if stale_only and self._n_messages - arrival <= self.early_grace:
+            seq, (meta, image) = next(iter(self._early.items()))
+            if not 0 < (reference_seq - seq) % SEQ_MODULO < SEQ_MODULO // 2:
                 break
             del self._early[seq]
             written.append(self._received(seq, meta, image, None))
