@@ -59,8 +59,12 @@ def scene_items(split, seed, size, query=""):
     """
     # Imported here: only the generator needs the training package (numpy + Pillow, no torch).
     from uoisc_train.world import generate_scene, scene_seed
+    from uoisc_train.world.scenes import check_size
+    from uoisc_train.world.splits import check_split
 
-    generate_scene(scene_seed(seed, 0), size, split)  # fail now on a bad split/size, not later
+    # Fail now, not at the first image.
+    check_split(split)
+    check_size(size)
 
     def scenes():
         for index in itertools.count():
