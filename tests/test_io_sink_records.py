@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from gnuradio.uoisc.io.image_files import read_image
+from gnuradio.uoisc.io.images import read_image
 from gnuradio.uoisc.io.sink_records import (ImageRecorder, PendingReferences, json_safe, psnr_db,
                                             safe_name)
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from gnuradio.uoisc.io.image_files import write_png
+from gnuradio.uoisc.io.images import write_png
 from gnuradio.uoisc.io.source_items import SEQ_MODULO, open_source, source_meta
 
 

@@ -15,7 +15,7 @@ import pmt
 from gnuradio import gr, gr_unittest
 
 from gnuradio.uoisc.io import image_pdu, image_sink, image_source
-from gnuradio.uoisc.io.image_files import read_image
+from gnuradio.uoisc.io.images import read_image
 
 TIMEOUT_S = 10.0
 

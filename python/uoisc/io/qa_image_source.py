@@ -14,7 +14,7 @@ import pmt
 from gnuradio import blocks, gr, gr_unittest
 
 from gnuradio.uoisc.io import image_source, parse_image_pdu
-from gnuradio.uoisc.io.image_files import write_png
+from gnuradio.uoisc.io.images import write_png
 
 TIMEOUT_S = 10.0
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .image_files import write_png
+from .images import write_png
 
 MAX_PENDING = 4096
 SEQ_MODULO = 65536

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .image_files import IMAGE_SUFFIXES, fit_square, list_images, read_image
+from .images import IMAGE_SUFFIXES, fit_square, list_images, read_image
 from .queries import JSONL_SUFFIX, assign_queries, read_sidecar
 
 GENERATOR = "generator"

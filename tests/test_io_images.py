@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gnuradio.uoisc.io.image_files import fit_square, list_images, read_image, write_png
+from gnuradio.uoisc.io.images import fit_square, list_images, read_image, write_png
 
 
 def test_png_round_trip_is_exact(tmp_path):
