@@ -28,24 +28,20 @@ GREY = 128
 
 
 def encode_frame(image, max_bytes):
-    """Codec frame (header + the largest codestream that fits) of at most ``max_bytes``.
+    """Codec frame: header + the largest codestream of at most ``max_bytes`` bytes.
 
     Args:
         image: H×W×3 uint8.
-        max_bytes: budget of the whole frame, header included (the PHY payload size).
+        max_bytes: codestream budget, the header's 8 bytes not included (1536 gives
+            the same PHY payload as a bundle of 12288 bits per image).
 
     Returns:
         (frame bytes, compression ratio used)
 
     Raises:
-        ValueError: a budget with no room after the header, a bad image, or a budget
-            below the image's smallest codestream.
+        ValueError: a bad image, or a budget below the image's smallest codestream.
     """
-    room = max_bytes - frame.HEADER_BYTES
-    if room < 1:
-        raise ValueError(f"max_bytes {max_bytes} leaves no room after the {frame.HEADER_BYTES}-byte "
-                         "codec header")
-    result = encode_jpeg2000(image, room)
+    result = encode_jpeg2000(image, max_bytes)
     return frame.build_frame(KIND, NO_MODEL, result.data), result.ratio
 
 

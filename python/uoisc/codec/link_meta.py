@@ -1,7 +1,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""What the codec blocks read from and write to PDU metadata (plain Python + numpy).
+"""What the codec blocks read from and write to PDU metadata (plain dicts and numpy).
 
 Kept apart from the blocks so the rules (which keys travel with the bits, how
 per-codeword CRC flags become per-byte reliability, how a decode is labelled)
@@ -12,11 +12,11 @@ import numbers
 
 import numpy as np
 
+from ..io.image_pdu import SHAPE_KEYS
+
 #: Image PDU keys the encoders carry into the bits PDU (the PHY carries only ``seq``
 #: over the air; the others are for taps and loopback tests on the TX side).
 CARRIED_KEYS = ("seq", "image_id", "query", "index")
-#: Keys an image PDU derives from its image.
-IMAGE_SHAPE_KEYS = ("height", "width", "channels")
 #: ``providers`` value that lets onnxruntime pick CUDA when available, else CPU.
 AUTO_PROVIDERS = "auto"
 
@@ -125,7 +125,7 @@ def decoded_meta(phy_meta, **decoder_fields):
     ``seq``): they become "" unless the incoming PDU already had them. Shape keys
     of the input are left out (the image PDU sets them from the decoded image).
     """
-    meta = {key: value for key, value in phy_meta.items() if key not in IMAGE_SHAPE_KEYS}
+    meta = {key: value for key, value in phy_meta.items() if key not in SHAPE_KEYS}
     meta.setdefault("image_id", "")
     meta.setdefault("query", "")
     meta.update(decoder_fields)

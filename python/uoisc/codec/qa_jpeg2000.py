@@ -18,8 +18,8 @@ from gnuradio.uoisc.codec.pdu_runner import pdu_runner
 from gnuradio.uoisc.io.image_pdu import image_pdu, parse_image_pdu
 from gnuradio.uoisc.phy.pdu_util import make_pdu, split_pdu
 
-#: The shipped tiny bundles' payload (8-byte codec header + 12288 bits): a comparison at equal bits.
-BUDGET = 1544
+#: Codestream budget = the shipped tiny bundles' 12288 bits of indices: a comparison at equal bits.
+BUDGET = 1536
 CW_DATA_BYTES = 108
 GREY = 128
 #: In a raw J2K codestream SIZ follows SOC (2 bytes): marker 2, Lsiz 2, Rsiz 2, then Xsiz, Ysiz (u32).
@@ -64,9 +64,9 @@ class qa_jpeg2000(gr_unittest.TestCase):
         return parse_image_pdu(outputs[0])
 
     def test_encoder_meets_budget_and_contract(self):
-        """The bits PDU is a jpeg2000 codec frame (zero fingerprint) of at most max_bytes, with
-        the carried keys and the codec fields of the contract."""
-        self.assertLessEqual(len(self.data), BUDGET)
+        """The bits PDU is a jpeg2000 codec frame (zero fingerprint) with a codestream of at
+        most max_bytes, with the carried keys and the codec fields of the contract."""
+        self.assertLessEqual(len(self.data), BUDGET + frame.HEADER_BYTES)
         parsed = frame.parse_frame(self.data)
         self.assertEqual((parsed.kind, parsed.fingerprint), ("jpeg2000", bytes(4)))
         meta = dict(self.bits_meta)
@@ -111,10 +111,10 @@ class qa_jpeg2000(gr_unittest.TestCase):
                 self.assertEqual(meta["decode_status"], "grey")
 
     def test_bad_pdus_dropped_blocks_keep_running(self):
-        """Encoder: a 12-byte budget leaves 4 bytes for a codestream, below any image's
-        smallest one, so that encoder drops the image; bad image PDUs are dropped. Decoder: not a pair, f32 payload, empty payload and CRC flags without cw_data_bytes are
+        """Encoder: a 4-byte budget is below any image's smallest codestream, so that encoder
+        drops the image; bad image PDUs are dropped. Decoder: not a pair, f32 payload, empty payload and CRC flags without cw_data_bytes are
         dropped. A good PDU afterwards goes through each block."""
-        tiny = jpeg2000_encoder(max_bytes=12)
+        tiny = jpeg2000_encoder(max_bytes=4)
         tiny_runner = pdu_runner(tiny)
         try:
             self.assertEqual(tiny_runner.run([image_pdu(self.image, seq=1)]), [])
@@ -136,9 +136,9 @@ class qa_jpeg2000(gr_unittest.TestCase):
         self.assertEqual([parse_image_pdu(msg)[0]["seq"] for msg in outputs], [3])
 
     def test_bad_arguments(self):
-        """A budget with no room after the header, non-integer budgets and fallback sizes
-        outside 1..4096 raise ValueError."""
-        for max_bytes in (8, 0, True, 100.0):
+        """Budgets that are not positive integers and fallback sizes outside 1..4096 raise
+        ValueError."""
+        for max_bytes in (0, -5, True, 100.0):
             with self.subTest(max_bytes=max_bytes), self.assertRaises(ValueError):
                 jpeg2000_encoder(max_bytes=max_bytes)
         for size in (0, 4097, 64.0):
