@@ -89,13 +89,15 @@ def score_pairs(pairs, reconstructions, judge, batch_size=64):
         hidden_before = judge.hidden(originals, questions)
         hidden_after = judge.hidden(reconstructed, questions)
         for i, (pair, image) in enumerate(zip(chunk, received)):
-            relevance = cosine_relevance_loss(hidden_before[i:i + 1], hidden_after[i:i + 1])
+            # float32 rounding can put identical images' distance a hair below 0.
+            distance = cosine_relevance_loss(hidden_before[i:i + 1], hidden_after[i:i + 1])
+            relevance = max(0.0, float(distance))
             scores.append({
                 "image_id": pair.image_id, "kind": pair.kind, "question": pair.question,
                 "answer": pair.answer, "answer_original": before[i],
                 "answer_reconstruction": after[i], "match": before[i] == after[i],
                 "correct": after[i] == pair.answer, "correct_original": before[i] == pair.answer,
-                "relevance_loss": float(relevance),
+                "relevance_loss": relevance,
                 "mse": None if image is None else _mse(pair.image, image), "lost": image is None,
             })
     return scores
