@@ -273,7 +273,8 @@ def measure_codec(facts, torch_model, args):
             times = time_in_blocks(calls, args.repeats, args.warmup)
             for (runtime, device), backend_times in times.items():
                 row = {"bundle": name, "stage": stage, "runtime": runtime, "device": device,
-                       "batch_size": batch, **timing_row(backend_times, batch)}
+                       "batch_size": batch, **timing_row(backend_times, batch),
+                       "load_average_1min": os.getloadavg()[0]}
                 rows.append(row)
                 logger.info("%-8s %-7s %-11s %-20s batch %d: %8.2f ms/image, %7.1f images/s",
                             name, stage, runtime, device, batch, 1e3 * row["per_image_s"]["median"],
@@ -308,9 +309,12 @@ def measure_phy(name, payload_bytes, args):
         common = dict(esno_db=esno_db, fading=fading, payload_bytes=payload_bytes, seed=args.seed,
                       measure_pre_ber=False)
         burst = link_sim.run_link(link_sim.LinkConfig(n_frames=args.phy_frames, **common))
-        # A lost burst has no latency; a short settle keeps its wait from dominating the run.
-        alone = [link_sim.run_link(link_sim.LinkConfig(n_frames=1, settle_s=1.0, **common))
-                 for _ in range(args.phy_latency_repeats)]
+        # Each lone burst sees its own channel draw (seed + repeat): with one seed a faded
+        # burst would be lost every time. A lost burst has no latency; a short settle keeps
+        # its wait from dominating the run.
+        alone = [link_sim.run_link(link_sim.LinkConfig(n_frames=1, settle_s=1.0,
+                                                       **(common | {"seed": args.seed + repeat})))
+                 for repeat in range(args.phy_latency_repeats)]
         latencies = [run["elapsed_s"] for run in alone if run["frames_delivered"] == 1]
         row = {"bundle": name, "payload_bytes": payload_bytes, "fading": fading, "esno_db": esno_db,
                "n_frames": args.phy_frames, "frames_delivered": burst["frames_delivered"],
@@ -318,7 +322,8 @@ def measure_phy(name, payload_bytes, args):
                "s_per_image": burst["elapsed_s"] / args.phy_frames,
                "info_throughput_bps": burst["info_throughput_bps"],
                "one_burst_latency_s": summary(latencies) if latencies else None,
-               "one_burst_runs": len(alone), "one_burst_delivered": len(latencies)}
+               "one_burst_runs": len(alone), "one_burst_delivered": len(latencies),
+               "load_average_1min": os.getloadavg()[0]}
         rows.append(row)
         logger.info("%-8s PHY %-8s %4.1f dB: %7.1f ms/image (all posted), one burst %s, "
                     "%11.0f info bit/s, FER %.3f", name, fading, esno_db, 1e3 * row["s_per_image"],
@@ -369,7 +374,8 @@ def measure_loopback(name, bundle_path, args, out_dir):
                "n_images": args.link_images, "n_received": result["n_received"],
                "n_lost": result["n_lost"], "elapsed_s": result["elapsed_s"],
                "images_per_s": result["images_per_s"],
-               "latency_s": summary(latencies) if latencies else None, "n_latencies": len(latencies)}
+               "latency_s": summary(latencies) if latencies else None, "n_latencies": len(latencies),
+               "load_average_1min": os.getloadavg()[0]}
         rows.append(row)
         logger.info("%-8s loopback window %d: %6.2f images/s, latency %s ms, %d/%d received", name, window,
                     row["images_per_s"], "n/a" if not latencies else f"{1e3 * row['latency_s']['median']:.1f}",
@@ -396,6 +402,68 @@ def latency_split(name, codec_rows, phy_rows):
     total = sum(parts.values())
     return {"bundle": name, **parts, "sum_s": total,
             "fractions": {key[:-2]: value / total for key, value in parts.items()}}
+
+
+# ---- tables for bench/README.md ----------------------------------------------------------------
+def _ms(seconds):
+    return f"{1e3 * seconds:,.1f}"
+
+
+def _median_p90_ms(summary_s):
+    return f"{_ms(summary_s['median'])} / {_ms(summary_s['p90'])}" if summary_s else "—"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows] + [""]
+
+
+def markdown_tables(report):
+    """The README's tables (bundles, codec, PHY, loopback, split) from a report dict."""
+    machine = report["machine"]
+    lines = [f"`{report['command']}` at commit {report['commit'][:12]}, {report['created_utc']}, "
+             f"{report['wall_s']:.0f} s; {machine['cpu_model']} ({machine['cores_allowed']} cores), "
+             f"load average {machine['load_average_at_start'][0]:.1f} at start, "
+             f"{machine['load_average_at_end'][0]:.1f} at end.", ""]
+    agreement = report["torch_onnxruntime_index_agreement"]
+    lines += _table(["bundle", "indices (L×T×G) × bits", "codec frame bytes", "torch weights",
+                     "torch indices = onnxruntime's"],
+                    [[f"{b['name']} (`{b['model_id']}`)", f"{'×'.join(map(str, b['indices_shape']))} × "
+                      f"{b['bits_per_index']}", f"{b['payload_bytes']:,}", b["torch_weights"],
+                      f"{agreement[b['name']]:.4f}" if b["name"] in agreement else "—"]
+                     for b in report["bundles"]])
+
+    def codec_row(runtime, device, ratio):
+        return next(r for r in report["codec"] if r["runtime"] == runtime and r["device"] == device
+                    and all(r[k] == ratio[k] for k in ("bundle", "stage", "batch_size")))
+
+    rows = []
+    for ratio in report["onnxruntime_over_torch"]:
+        ort_row = codec_row("onnxruntime", ratio["onnxruntime_device"], ratio)
+        torch_row = codec_row("torch", ratio["torch_device"], ratio)
+        rows.append([ratio["bundle"], ratio["stage"], ratio["batch_size"],
+                     _median_p90_ms(ort_row["per_image_s"]), _median_p90_ms(torch_row["per_image_s"]),
+                     f"{ort_row['images_per_s']:,.1f}", f"{torch_row['images_per_s']:,.1f}",
+                     f"**{ratio['onnxruntime_speedup_over_torch']:.2f}**",
+                     f"{ratio['onnxruntime_device']} / {ratio['torch_device']}"])
+    lines += _table(["bundle", "stage", "batch", "onnxruntime ms/image (median / p90)",
+                     "torch eager ms/image (median / p90)", "onnxruntime images/s", "torch images/s",
+                     "onnxruntime speed-up", "devices"], rows)
+    lines += _table(["bundle", "channel", "payload bytes", "ms/image, all frames posted",
+                     "one burst alone, ms (median / p90)", "lone bursts delivered", "info bit/s", "FER"],
+                    [[p["bundle"], f"{p['fading']} {p['esno_db']:g} dB", f"{p['payload_bytes']:,}",
+                      _ms(p["s_per_image"]), _median_p90_ms(p["one_burst_latency_s"]),
+                      f"{p['one_burst_delivered']}/{p['one_burst_runs']}",
+                      f"{p['info_throughput_bps'] or 0:,.0f}", f"{p['fer']:.3f}"] for p in report["phy"]])
+    lines += _table(["bundle", "images in flight", "images/s", "latency ms, source → decoded (median / p90)",
+                     "received / sent"],
+                    [[r["bundle"], r["window"], f"{r['images_per_s']:.2f}", _median_p90_ms(r["latency_s"]),
+                      f"{r['n_received']}/{r['n_images']}"] for r in report["loopback"]])
+    lines += _table(["bundle", "encoder ms", "PHY ms", "decoder ms", "sum ms", "encoder / PHY / decoder"],
+                    [[s["bundle"], _ms(s["encoder_s"]), _ms(s["phy_s"]), _ms(s["decoder_s"]), _ms(s["sum_s"]),
+                      " / ".join(f"{100 * s['fractions'][k]:.0f} %" for k in ("encoder", "phy", "decoder"))]
+                     for s in report["split"]])
+    return "\n".join(lines)
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -445,6 +513,8 @@ def build_parser():
                         help="smoke run: tiny bundle, batch 1, <= 3 repeats, 4 PHY frames at awgn:20 only, "
                              "4 loopback images")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
+    parser.add_argument("--tables", metavar="REPORT_JSON",
+                        help="print the markdown tables of an existing report and exit (measures nothing)")
     return parser
 
 
@@ -506,6 +576,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.tables:
+        with open(args.tables, encoding="utf-8") as f:
+            print(markdown_tables(json.load(f)))
+        return 0
     if args.quick:
         apply_quick(args)
     check_args(parser, args)

@@ -31,6 +31,20 @@ def quick_report(tmp_path_factory):
     return json.loads(out.read_text())
 
 
+def test_tables_of_the_report_name_every_measured_point(quick_report, tmp_path):
+    """``--tables`` prints the README's markdown tables from a report: one row per codec ratio,
+    PHY point, loopback run and split, each starting with the bundle's name."""
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(quick_report))
+    done = _run("--tables", str(path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| tiny")]
+    expected = (len(quick_report["bundles"]) + len(quick_report["onnxruntime_over_torch"])
+                + len(quick_report["phy"]) + len(quick_report["loopback"]) + len(quick_report["split"]))
+    assert len(rows) == expected
+    assert quick_report["command"] in done.stdout
+
+
 def _check_summary(summary):
     assert set(summary) == {"median", "p90"}
     assert 0 < summary["median"] <= summary["p90"]
