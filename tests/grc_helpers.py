@@ -28,6 +28,15 @@ def grc_env():
     return env
 
 
+def run_grcc(grcs, out_dir):
+    """Run grcc once on some ``.grc`` files; returns (exit status, its output)."""
+    grcc = shutil.which("grcc")
+    assert grcc, "grcc not found (Debian's gnuradio package)"
+    proc = subprocess.run([grcc, *map(str, grcs), "-o", str(out_dir)], capture_output=True,
+                          text=True, env=grc_env(), timeout=120)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
 def compile_example(grc, out_dir):
     """Run grcc on one example; returns (generated .py path, grcc output).
 
@@ -35,13 +44,29 @@ def compile_example(grc, out_dir):
         grc: path of the ``.grc`` file.
         out_dir: folder (pathlib.Path) that receives the generated script.
     """
-    grcc = shutil.which("grcc")
-    assert grcc, "grcc not found (Debian's gnuradio package)"
-    proc = subprocess.run([grcc, str(grc), "-o", str(out_dir)], capture_output=True, text=True,
-                          env=grc_env(), timeout=120)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
+    status, output = run_grcc([grc], out_dir)
+    assert status == 0, output
     return out_dir / f"{pathlib.Path(grc).stem}.py", output
+
+
+def compile_examples(grcs, out_dir):
+    """Compile several examples, with one grcc start when they all compile (loading the
+    block library takes seconds); grcc stops at the first failure, so then each one
+    is compiled alone to tell which fail.
+
+    Returns:
+        {stem: (generated .py path, grcc output)} for those that compiled and
+        {stem: grcc output (str)} for those that did not.
+    """
+    status, output = run_grcc(grcs, out_dir)
+    if status == 0:
+        return {pathlib.Path(g).stem: (out_dir / f"{pathlib.Path(g).stem}.py", output) for g in grcs}
+    results = {}
+    for grc in grcs:
+        status, output = run_grcc([grc], out_dir)
+        stem = pathlib.Path(grc).stem
+        results[stem] = (out_dir / f"{stem}.py", output) if status == 0 else output
+    return results
 
 
 def yaml_load_errors(grcc_output):

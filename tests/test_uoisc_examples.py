@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grc_helpers import EXAMPLES_DIR, ROOT, compile_example, free_tcp_address, grc_env, yaml_load_errors
+from grc_helpers import EXAMPLES_DIR, ROOT, compile_examples, free_tcp_address, grc_env, yaml_load_errors
 from gnuradio.uoisc.io.sink_records import psnr_db
 from gnuradio.uoisc.io.source_items import open_source
 from uoisc_runtime.codec import SemanticCodec
@@ -33,6 +33,20 @@ N_IMAGES = 3
 # roughly 4 dB, so a burst is lost with P(|h|^2 < 10^-1.6) = 2.5 %; the tests ask
 # for at least one intact image out of N_IMAGES.
 ESNO_DB = "20"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Every uoisc example compiled once: {stem: (generated script, grcc output)};
+    an example that fails to compile maps to grcc's output (str)."""
+    return compile_examples(EXAMPLES, tmp_path_factory.mktemp("generated"))
+
+
+def script(generated, stem):
+    """The generated script of one example; fails the test when it did not compile."""
+    result = generated[stem]
+    assert not isinstance(result, str), result
+    return result[0]
 
 
 @pytest.fixture(scope="module")
@@ -74,25 +88,25 @@ def test_all_examples_are_present():
     assert EXPECTED <= {p.stem for p in EXAMPLES}
 
 
-@pytest.mark.parametrize("grc", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_compiles(grc, tmp_path):
+@pytest.mark.parametrize("stem", [p.stem for p in EXAMPLES])
+def test_example_compiles(stem, generated):
     """grcc turns the example into Python that byte-compiles, and no uoisc block
     definition fails to load on the way."""
-    generated, output = compile_example(grc, tmp_path)
-    assert generated.is_file(), output
-    py_compile.compile(str(generated), doraise=True)
+    path = script(generated, stem)
+    output = generated[stem][1]
+    assert path.is_file(), output
+    py_compile.compile(str(path), doraise=True)
     bad_yaml = yaml_load_errors(output)
     assert not bad_yaml, "\n".join(bad_yaml)
 
 
-def test_loopback_delivers_images_equal_to_the_clean_decode(tmp_path, codec):
+def test_loopback_delivers_images_equal_to_the_clean_decode(tmp_path, generated, codec):
     """uoisc_loopback at 20 dB (flat Rayleigh) stops by itself once the images have
     arrived, reports at least one image received and matched with its original, every
     image sent is either received or reported lost, and every intact reception equals
     the clean-channel decode of its original, with the same PSNR in images.jsonl."""
-    generated, _ = compile_example(EXAMPLES_DIR / "uoisc_loopback.grc", tmp_path)
     out_dir = tmp_path / "out"
-    proc = run_script(generated, ["-m", MODEL, "-e", ESNO_DB, "-n", str(N_IMAGES), "-r", "5",
+    proc = run_script(script(generated, "uoisc_loopback"), ["-m", MODEL, "-e", ESNO_DB, "-n", str(N_IMAGES), "-r", "5",
                                   "-o", str(out_dir), "-t", "30"], timeout=90)
     assert proc.returncode == 0, proc.stderr[-2000:]
     match = re.search(r"uoisc_loopback: (\d+) images received, (\d+) matched, (\d+) lost",
@@ -112,21 +126,20 @@ def test_loopback_delivers_images_equal_to_the_clean_decode(tmp_path, codec):
         assert record["psnr_db"] == pytest.approx(psnr_db(original, expected), rel=1e-9)
 
 
-def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, codec):
+def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, generated, codec):
     """uoisc_zmq_tx and uoisc_zmq_rx, started as two processes on a free port, carry
     generated scenes: the receiver reports at least one image, and every image it
     received intact equals the clean-channel decode of the scene with that seq
     (regenerated here from the same generator arguments)."""
     address = free_tcp_address()
-    rx_py, _ = compile_example(EXAMPLES_DIR / "uoisc_zmq_rx.grc", tmp_path)
-    tx_py, _ = compile_example(EXAMPLES_DIR / "uoisc_zmq_tx.grc", tmp_path)
+    rx_py, tx_py = script(generated, "uoisc_zmq_rx"), script(generated, "uoisc_zmq_tx")
     out_dir = tmp_path / "out"
     rx = subprocess.Popen([sys.executable, str(rx_py), "-a", address, "-m", MODEL, "-e", ESNO_DB,
-                           "-o", str(out_dir), "-t", "8"],
+                           "-o", str(out_dir), "-n", str(N_IMAGES), "-t", "30"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=grc_env(), cwd=ROOT, stdin=subprocess.DEVNULL)
     tx = run_script(tx_py, ["-a", address, "-m", MODEL, "-n", str(N_IMAGES), "-r", "5",
-                            "-S", "0", "-t", "4"], timeout=60)
+                            "-S", "0", "-t", "3"], timeout=60)
     rx_out, rx_err = rx.communicate(timeout=60)
     assert tx.returncode == 0, tx.stderr[-2000:]
     assert rx.returncode == 0, rx_err[-2000:]
@@ -146,12 +159,11 @@ def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, codec):
                                       err_msg=f"image seq {record['seq']}")
 
 
-def test_qt_view_runs_offscreen_and_closes_itself(tmp_path):
+def test_qt_view_runs_offscreen_and_closes_itself(tmp_path, generated):
     """uoisc_loopback_qt, run headless (QT_QPA_PLATFORM=offscreen) with -t 4, builds its
     widgets (constellation sink, Es/N0 slider, side-by-side image view), closes its
     window by itself and prints its summary with at least one image received."""
-    generated, _ = compile_example(EXAMPLES_DIR / "uoisc_loopback_qt.grc", tmp_path)
-    proc = run_script(generated, ["-m", MODEL, "-e", ESNO_DB, "-n", "2", "-r", "5",
+    proc = run_script(script(generated, "uoisc_loopback_qt"), ["-m", MODEL, "-e", ESNO_DB, "-n", "2", "-r", "5",
                                   "-o", str(tmp_path / "out"), "-t", "4"], timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     match = re.search(r"uoisc_loopback_qt: (\d+) images received", proc.stdout)
