@@ -34,6 +34,7 @@ with random initial weights, exported here with ``uoisc_train`` into
 """
 
 import argparse
+import copy
 import json
 import logging
 import os
@@ -217,7 +218,8 @@ class TorchCodec:
         import torch
         self.torch = torch
         self.device = device
-        self.model = model.to(device).eval()
+        # .to() moves a module in place: the CUDA twin must not take the CPU runner's model along.
+        self.model = (model if device == "cpu" else copy.deepcopy(model).to(device)).eval()
 
     def encode_indices(self, images, queries):
         torch = self.torch
