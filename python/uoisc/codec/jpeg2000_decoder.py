@@ -20,8 +20,9 @@ class jpeg2000_decoder(pdu_block):
     still accounts for the image. Output meta: the PHY meta, plus
     ``model_id="jpeg2000"``, ``header_trusted``, ``decode_status`` ("ok",
     "damaged": decoded although some codewords failed their CRC, "grey"),
-    ``image_id``/``query`` ("" unless the input had them). Not a u8 PDU, an
-    empty payload or bad CRC metadata: logged drop.
+    ``image_id``/``query`` ("" unless the input had them). Not a u8 PDU, a
+    PHY payload_type other than "jpeg2000", an empty payload or bad CRC
+    metadata: logged drop.
 
     Args:
         fallback_size: side in pixels of the grey image.
@@ -37,6 +38,7 @@ class jpeg2000_decoder(pdu_block):
 
     def transform(self, msg):
         meta, payload = split_pdu(msg, "u8")
+        link_meta.check_payload_type(meta, "jpeg2000")
         if payload.size == 0:
             raise ValueError("empty payload")
         byte_ok = link_meta.byte_reliability(meta, payload.size)

@@ -69,6 +69,20 @@ def bits_meta(image_meta, **codec_fields):
     return meta
 
 
+def check_payload_type(meta, expected):
+    """Refuse a PDU whose PHY header names another codec (that header is CRC-protected,
+    so it is a reliable early check, e.g. when two codecs share one link).
+
+    A PDU without ``payload_type`` (not from a PHY) passes.
+
+    Raises:
+        ValueError: ``payload_type`` present and not ``expected``.
+    """
+    payload_type = meta.get("payload_type", expected)
+    if payload_type != expected:
+        raise ValueError(f"payload_type {payload_type!r} is not {expected!r}: another codec's frame")
+
+
 def _int_field(meta, key):
     value = meta.get(key)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

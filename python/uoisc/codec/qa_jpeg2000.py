@@ -26,11 +26,11 @@ GREY = 128
 SIZ_XSIZ_OFFSET = 8
 
 
-def phy_pdu(data, seq=1, failed=()):
+def phy_pdu(data, seq=1, failed=(), payload_type="jpeg2000"):
     """PDU as phy_rx publishes it, with the codewords in ``failed`` flagged as CRC failures."""
     crc_ok = np.ones(-(-len(data) // CW_DATA_BYTES), dtype=np.uint8)
     crc_ok[list(failed)] = 0
-    meta = {"seq": seq, "payload_type": "jpeg2000", "cw_crc_ok": crc_ok, "ldpc_ok": bool(crc_ok.all()),
+    meta = {"seq": seq, "payload_type": payload_type, "cw_crc_ok": crc_ok, "ldpc_ok": bool(crc_ok.all()),
             "n_codewords": crc_ok.size, "cw_data_bytes": CW_DATA_BYTES}
     return make_pdu(meta, np.frombuffer(bytes(data), dtype=np.uint8))
 
@@ -112,8 +112,9 @@ class qa_jpeg2000(gr_unittest.TestCase):
 
     def test_bad_pdus_dropped_blocks_keep_running(self):
         """Encoder: a 4-byte budget is below any image's smallest codestream, so that encoder
-        drops the image; bad image PDUs are dropped. Decoder: not a pair, f32 payload, empty payload and CRC flags without cw_data_bytes are
-        dropped. A good PDU afterwards goes through each block."""
+        drops the image; bad image PDUs are dropped. Decoder: not a pair, f32 payload, empty
+        payload, CRC flags without cw_data_bytes and a PHY payload_type "semantic" are dropped.
+        A good PDU afterwards goes through each block."""
         tiny = jpeg2000_encoder(max_bytes=4)
         tiny_runner = pdu_runner(tiny)
         try:
@@ -129,7 +130,8 @@ class qa_jpeg2000(gr_unittest.TestCase):
         payload = np.frombuffer(self.data, dtype=np.uint8)
         bad_frames = [pmt.intern("x"), pmt.cons(pmt.make_dict(), pmt.to_pmt(payload.astype(np.float32))),
                       pmt.cons(pmt.make_dict(), pmt.init_u8vector(0, [])),
-                      make_pdu({"cw_crc_ok": np.array([0], dtype=np.uint8)}, payload)]
+                      make_pdu({"cw_crc_ok": np.array([0], dtype=np.uint8)}, payload),
+                      phy_pdu(self.data, payload_type="semantic")]
         dropped_before = self.decoder.n_dropped
         outputs = self.dec_runner.run(bad_frames + [phy_pdu(self.data, seq=3)])
         self.assertEqual(self.decoder.n_dropped, dropped_before + len(bad_frames))

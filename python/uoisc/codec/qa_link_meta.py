@@ -82,6 +82,14 @@ class qa_link_meta(gr_unittest.TestCase):
             with self.subTest(meta=meta), self.assertRaises(ValueError):
                 link_meta.byte_reliability(meta, 21)
 
+    def test_payload_type(self):
+        """The expected type or none passes; another codec's type raises ValueError."""
+        link_meta.check_payload_type({"payload_type": "semantic"}, "semantic")
+        link_meta.check_payload_type({}, "jpeg2000")
+        for other in ("jpeg2000", 0, None):
+            with self.subTest(payload_type=other), self.assertRaises(ValueError):
+                link_meta.check_payload_type({"payload_type": other}, "semantic")
+
     def test_semantic_decode_status(self):
         """An untrusted header outranks erasures; no erasures and a trusted header is "ok"."""
         self.assertEqual(link_meta.semantic_decode_status(True, 0), "ok")

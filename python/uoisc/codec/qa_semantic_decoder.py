@@ -116,7 +116,8 @@ class qa_semantic_decoder(gr_unittest.TestCase):
     def test_bad_pdus_dropped_block_keeps_running(self):
         """Not a pair, metadata not a dict, an f32 payload, an empty payload, a truncated and an
         oversized frame, a frame of the other shipped bundle (reliable header), garbage with a
-        reliable header and CRC flags without cw_data_bytes are each dropped with a logged
+        reliable header, CRC flags without cw_data_bytes and a PHY payload_type "jpeg2000" are
+        each dropped with a logged
         error; a good frame afterwards is decoded."""
         payload = np.frombuffer(self.data, dtype=np.uint8)
         other = self.other.encode(self.image)
@@ -131,6 +132,7 @@ class qa_semantic_decoder(gr_unittest.TestCase):
             phy_pdu(other),
             phy_pdu(np.random.default_rng(4).integers(0, 256, len(self.data), dtype=np.uint8).tobytes()),
             no_layout,
+            phy_pdu(self.data, payload_type="jpeg2000"),
         ]
         dropped_before = self.decoder.n_dropped
         outputs = self.runner.run(bad + [phy_pdu(self.data, seq=24)])

@@ -22,7 +22,8 @@ class semantic_decoder(pdu_block):
     ``decode_status``: "ok", "erasures" (some indices erased) or
     "untrusted_header" (the codec header's bytes failed their CRC; decoded
     anyway because the length matched). ``image_id``/``query`` are "" unless
-    the input had them. Logged drops: not a u8 PDU, empty payload, bad CRC
+    the input had them. Logged drops: not a u8 PDU, a PHY payload_type other
+    than "semantic", empty payload, bad CRC
     metadata, a frame from another model (fingerprint mismatch in a reliable
     header), a body of the wrong length.
 
@@ -41,6 +42,7 @@ class semantic_decoder(pdu_block):
 
     def transform(self, msg):
         meta, payload = split_pdu(msg, "u8")
+        link_meta.check_payload_type(meta, "semantic")
         if payload.size == 0:
             raise ValueError("empty payload")
         byte_ok = link_meta.byte_reliability(meta, payload.size)
