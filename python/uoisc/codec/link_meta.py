@@ -1,7 +1,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""What the codec blocks read from and write to PDU metadata (plain dicts and numpy).
+"""What the codec blocks read from and write to PDU metadata (dicts and numpy, no flowgraph).
 
 Kept apart from the blocks so the rules (which keys travel with the bits, how
 per-codeword CRC flags become per-byte reliability, how a decode is labelled)
