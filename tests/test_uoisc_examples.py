@@ -20,7 +20,6 @@ import pytest
 from PIL import Image
 
 from grc_helpers import EXAMPLES_DIR, ROOT, compile_examples, free_tcp_address, grc_env, yaml_load_errors
-from gnuradio.uoisc.io.sink_records import psnr_db
 from gnuradio.uoisc.io.source_items import open_source
 from uoisc_runtime.codec import SemanticCodec
 
@@ -58,6 +57,12 @@ def codec():
 def clean_decode(codec, image, query):
     """What the receiver shows when every bit arrives: decode(encode(image, query))."""
     return codec.decode(codec.encode(image, query)).image
+
+
+def psnr_db(reference, reconstruction):
+    """PSNR of two uint8 images, 10 log10(255^2 / MSE) (written here, not the sink's)."""
+    error = np.mean((reference.astype(np.float64) - reconstruction.astype(np.float64)) ** 2)
+    return 10.0 * np.log10(255.0 ** 2 / error)
 
 
 def read_png(path):
@@ -169,3 +174,35 @@ def test_qt_view_runs_offscreen_and_closes_itself(tmp_path, generated):
     match = re.search(r"uoisc_loopback_qt: (\d+) images received", proc.stdout)
     assert match, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert int(match.group(1)) >= 1
+
+
+def test_qt_image_view_shows_the_newest_complete_record(tmp_path, generated, monkeypatch):
+    """The Qt view's embedded module (written by grcc next to the script) shows the
+    newest "received" record of images.jsonl, ignores a line still being written,
+    and picks that line up once it is complete."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.syspath_prepend(str(script(generated, "uoisc_loopback_qt").parent))
+    from PyQt5 import Qt
+    import uoisc_loopback_qt_image_view as image_view
+
+    app = Qt.QApplication.instance() or Qt.QApplication([])  # noqa: F841 - widgets need it
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "rx.png")
+
+    def record(seq, query):
+        return json.dumps({"event": "received", "seq": seq, "query": query, "psnr_db": 20.0,
+                           "rx_png": "rx.png", "tx_png": None,
+                           "meta": {"cw_crc_ok": [1, 0], "snr_est_db": 9.0}})
+
+    records = tmp_path / "images.jsonl"
+    records.write_text(record(0, "first?") + "\n" + record(1, "second?") + "\n"
+                       + record(2, "third?")[:20])
+    view = image_view.SideBySideView(tmp_path)
+    view.refresh()
+    assert "seq 1" in view.caption.text() and "second?" in view.caption.text()
+    assert "1/2" in view.caption.text()
+    assert not view.reconstruction.pixmap().isNull()
+    with open(records, "a", encoding="utf-8") as out:
+        out.write(record(2, "third?")[20:] + "\n")
+    view.refresh()
+    assert "seq 2" in view.caption.text() and "third?" in view.caption.text()
