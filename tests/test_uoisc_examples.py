@@ -185,7 +185,8 @@ def test_qt_image_view_shows_the_newest_complete_record(tmp_path, generated, mon
     from PyQt5 import Qt
     import uoisc_loopback_qt_image_view as image_view
 
-    app = Qt.QApplication.instance() or Qt.QApplication([])  # noqa: F841 - widgets need it
+    # Widgets need a QApplication; keep it referenced until the test ends.
+    view_app = Qt.QApplication.instance() or Qt.QApplication([])
     pixels = np.zeros((8, 8, 3), np.uint8)
     Image.fromarray(pixels).save(tmp_path / "rx.png")
 
@@ -206,3 +207,4 @@ def test_qt_image_view_shows_the_newest_complete_record(tmp_path, generated, mon
         out.write(record(2, "third?")[20:] + "\n")
     view.refresh()
     assert "seq 2" in view.caption.text() and "third?" in view.caption.text()
+    view_app.processEvents()
