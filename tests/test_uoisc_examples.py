@@ -132,7 +132,7 @@ def test_loopback_delivers_images_equal_to_the_clean_decode(tmp_path, generated,
 
 
 def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, generated, codec):
-    """uoisc_zmq_tx and uoisc_zmq_rx, started as two processes on a free port, carry
+    """uoisc_zmq_tx and uoisc_zmq_rx (20 dB AWGN), started as two processes on a free port, carry
     generated scenes: the receiver reports at least one image, and every image it
     received intact equals the clean-channel decode of the scene with that seq
     (regenerated here from the same generator arguments)."""
@@ -140,7 +140,7 @@ def test_zmq_pair_delivers_images_equal_to_the_clean_decode(tmp_path, generated,
     rx_py, tx_py = script(generated, "uoisc_zmq_rx"), script(generated, "uoisc_zmq_tx")
     out_dir = tmp_path / "out"
     rx = subprocess.Popen([sys.executable, str(rx_py), "-a", address, "-m", MODEL, "-e", ESNO_DB,
-                           "-o", str(out_dir), "-n", str(N_IMAGES), "-t", "30"],
+                           "-f", "awgn", "-o", str(out_dir), "-n", str(N_IMAGES), "-t", "30"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=grc_env(), cwd=ROOT, stdin=subprocess.DEVNULL)
     tx = run_script(tx_py, ["-a", address, "-m", MODEL, "-n", str(N_IMAGES), "-r", "5",
