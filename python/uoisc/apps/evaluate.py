@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_SYSTEMS = ("uoisc", "no-text", "no-vlm", "jpeg2000")
 DEFAULT_ESNO_DB = (0.0, 5.0, 10.0, 15.0, 20.0)
 SPLITS = ("test_zeroshot", "test_seen")
-#: Reconstructions kept per point for the Fig.-3-like grid.
+#: Rows of the Fig.-3-like grid (every reconstruction of a point is kept for it).
 N_EXAMPLES = 4
 EXAMPLES_SUFFIX = ".examples.npz"
 
@@ -174,7 +174,8 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
             point, reconstructions = evaluate_point(config, pairs, judge, transmit, work_dir)
         eval_store.save_point(out_dir, point)
         shown = [eval_metrics.stand_in(r, p.image.shape) for p, r in zip(pairs, reconstructions)]
-        np.savez_compressed(examples_path(out_dir, config), images=np.stack(shown[:N_EXAMPLES]))
+        np.savez_compressed(examples_path(out_dir, config), images=np.stack(shown),
+                            lost=np.array([r is None for r in reconstructions]))
         logger.info("%s: AMR %s, %d lost", point["key"], point["metrics"]["answer_match_rate"],
                     point["metrics"]["n_lost"])
         points.append(point)
@@ -184,6 +185,19 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
 
 def _preferred(values, preferred):
     return preferred if preferred in values else sorted(values)[0]
+
+
+def example_rows(stored, n_rows=N_EXAMPLES):
+    """Pairs for the Fig.-3-like grid: the first ``n_rows`` that every shown system received
+    (a grid of lost, grey images says nothing), topped up with lost ones when too few arrived.
+
+    Args:
+        stored: per system, the ``lost`` flags of its stored reconstructions.
+    """
+    n = min(len(lost) for lost in stored)
+    received_by_all = [i for i in range(n) if not any(lost[i] for lost in stored)]
+    others = [i for i in range(n) if i not in received_by_all]
+    return (received_by_all + others)[:n_rows]
 
 
 def write_figures(points, out_dir, pairs_for):
@@ -199,20 +213,22 @@ def write_figures(points, out_dir, pairs_for):
     esno = min(p["config"]["esno_db"] for p in points)
     shown = [p for p in eval_report.select(points, fading=fading, split=split, esno_db=esno)
              if examples_path(out_dir, p["config"]).exists()]
-    if shown:
-        pairs = pairs_for(shown[0]["config"])[:N_EXAMPLES]
-        columns = []
-        for point in shown:
-            with np.load(examples_path(out_dir, point["config"])) as stored:
-                images = stored["images"]
-            answers = [s["answer_reconstruction"] + (" (lost)" if s["lost"] else "")
-                       for s in point["pairs"][:len(images)]]
-            columns.append((f"{point['config']['system']} @ {esno:g} dB", images, answers))
-        n = min(len(pairs), *(len(images) for _, images, _ in columns))
-        original_answers = [s["answer_original"] for s in shown[0]["pairs"][:n]]
-        paths.append(eval_plots.plot_examples(pairs[:n], original_answers,
-                                              [(t, i[:n], a[:n]) for t, i, a in columns],
-                                              os.path.join(out_dir, f"examples_{fading}_{split}.png")))
+    if not shown:
+        return paths
+    stored = []
+    for point in shown:
+        with np.load(examples_path(out_dir, point["config"])) as data:
+            stored.append((data["images"], data["lost"]))
+    rows = example_rows([lost for _, lost in stored])
+    columns = []
+    for point, (images, _) in zip(shown, stored):
+        scores = point["pairs"]
+        answers = [scores[i]["answer_reconstruction"] + (" (lost)" if scores[i]["lost"] else "") for i in rows]
+        columns.append((f"{point['config']['system']} @ {esno:g} dB", images[rows], answers))
+    pairs = pairs_for(shown[0]["config"])
+    original_answers = [shown[0]["pairs"][i]["answer_original"] for i in rows]
+    paths.append(eval_plots.plot_examples([pairs[i] for i in rows], original_answers, columns,
+                                          os.path.join(out_dir, f"examples_{fading}_{split}.png")))
     return paths
 
 
