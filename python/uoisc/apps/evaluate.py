@@ -100,13 +100,14 @@ def _bundle_image_size(model):
 
 def point_configs(args):
     """One config dict per point, in sweep order (system, fading, split, Es/N0)."""
-    return [{"system": system, "model": eval_link.resolve_system(system, args.models_root)[0],
-             "jpeg2000_bytes": eval_link.resolve_system(system, args.models_root)[1],
-             "fading": fading, "split": split, "esno_db": float(esno), "n_pairs": args.n_pairs,
-             "pair_seed": args.pair_seed, "channel_seed": args.seed, "code": args.code,
-             "doppler": args.doppler, "judge": args.judge}
-            for system, fading, split, esno in itertools.product(args.systems, args.fading, args.split,
-                                                                 args.esno_db)]
+    configs = []
+    for system, fading, split, esno in itertools.product(args.systems, args.fading, args.split, args.esno_db):
+        model, jpeg2000_bytes = eval_link.resolve_system(system, args.models_root)
+        configs.append({"system": system, "model": model, "jpeg2000_bytes": jpeg2000_bytes,
+                        "fading": fading, "split": split, "esno_db": float(esno), "n_pairs": args.n_pairs,
+                        "pair_seed": args.pair_seed, "channel_seed": args.seed, "code": args.code,
+                        "doppler": args.doppler, "judge": args.judge})
+    return configs
 
 
 def examples_path(out_dir, config):
