@@ -308,27 +308,31 @@ def measure_phy(name, payload_bytes, args):
     from gnuradio.uoisc.phy import link_sim
     rows = []
     for fading, esno_db in args.phy_points:
-        common = dict(esno_db=esno_db, fading=fading, payload_bytes=payload_bytes, seed=args.seed,
-                      measure_pre_ber=False)
-        burst = link_sim.run_link(link_sim.LinkConfig(n_frames=args.phy_frames, **common))
+        # A faded 15 kB burst runs every LDPC iteration on ~150 codewords: seconds on a loaded
+        # machine, longer than link_sim's default 3 s wait for the next delivery.
+        common = dict(esno_db=esno_db, fading=fading, payload_bytes=payload_bytes,
+                      measure_pre_ber=False, settle_s=args.phy_settle_s)
+        burst = link_sim.run_link(link_sim.LinkConfig(n_frames=args.phy_frames, seed=args.seed, **common))
         # Each lone burst sees its own channel draw (seed + repeat): with one seed a faded
-        # burst would be lost every time. A lost burst has no latency; a short settle keeps
-        # its wait from dominating the run.
-        alone = [link_sim.run_link(link_sim.LinkConfig(n_frames=1, settle_s=1.0,
-                                                       **(common | {"seed": args.seed + repeat})))
+        # burst would be lost every time. A lost burst has no latency.
+        alone = [link_sim.run_link(link_sim.LinkConfig(n_frames=1, seed=args.seed + repeat, **common))
                  for repeat in range(args.phy_latency_repeats)]
         latencies = [run["elapsed_s"] for run in alone if run["frames_delivered"] == 1]
         row = {"bundle": name, "payload_bytes": payload_bytes, "fading": fading, "esno_db": esno_db,
                "n_frames": args.phy_frames, "frames_delivered": burst["frames_delivered"],
                "fer": burst["fer"], "elapsed_s": burst["elapsed_s"],
-               "s_per_image": burst["elapsed_s"] / args.phy_frames,
+               # Lost frames end the clock early (it stops at the last delivery): a rate only
+               # when every frame came out.
+               "s_per_image": (burst["elapsed_s"] / args.phy_frames
+                               if burst["frames_delivered"] == args.phy_frames else None),
                "info_throughput_bps": burst["info_throughput_bps"],
                "one_burst_latency_s": summary(latencies) if latencies else None,
                "one_burst_runs": len(alone), "one_burst_delivered": len(latencies),
                "load_average_1min": os.getloadavg()[0]}
         rows.append(row)
-        logger.info("%-8s PHY %-8s %4.1f dB: %7.1f ms/image (all posted), one burst %s, "
-                    "%11.0f info bit/s, FER %.3f", name, fading, esno_db, 1e3 * row["s_per_image"],
+        logger.info("%-8s PHY %-8s %4.1f dB: %s/image (all posted), one burst %s, "
+                    "%11.0f info bit/s, FER %.3f", name, fading, esno_db,
+                    f"{1e3 * row['s_per_image']:.1f} ms" if row["s_per_image"] else "n/a (frames lost)",
                     f"{1e3 * np.median(latencies):.1f} ms" if latencies else "lost",
                     row["info_throughput_bps"] or 0, row["fer"])
     return rows
@@ -454,7 +458,8 @@ def markdown_tables(report):
     lines += _table(["bundle", "channel", "payload bytes", "ms/image, all frames posted",
                      "one burst alone, ms (median / p90)", "lone bursts delivered", "info bit/s", "FER"],
                     [[p["bundle"], f"{p['fading']} {p['esno_db']:g} dB", f"{p['payload_bytes']:,}",
-                      _ms(p["s_per_image"]), _median_p90_ms(p["one_burst_latency_s"]),
+                      _ms(p["s_per_image"]) if p["s_per_image"] else f"— ({p['frames_delivered']}/"
+                      f"{p['n_frames']} delivered)", _median_p90_ms(p["one_burst_latency_s"]),
                       f"{p['one_burst_delivered']}/{p['one_burst_runs']}",
                       f"{p['info_throughput_bps'] or 0:,.0f}", f"{p['fer']:.3f}"] for p in report["phy"]])
     lines += _table(["bundle", "images in flight", "images/s", "latency ms, source → decoded (median / p90)",
@@ -504,6 +509,8 @@ def build_parser():
     link.add_argument("--phy-points", type=phy_point, nargs="+", default=[phy_point(p) for p in PHY_POINTS],
                       metavar="FADING:ESNO_DB", help=f"PHY channel points ({' '.join(PHY_POINTS)})")
     link.add_argument("--phy-frames", type=int, default=20, help="frames posted at once per PHY point")
+    link.add_argument("--phy-settle-s", type=float, default=15.0,
+                      help="PHY runs end after this long without a delivery (lost frames cost it)")
     link.add_argument("--phy-latency-repeats", type=int, default=5, help="one-burst runs per PHY point")
     link.add_argument("--link-images", type=int, default=16, help="images per loopback run")
     link.add_argument("--link-windows", type=int, nargs="+", default=[1, 4],
@@ -524,7 +531,7 @@ def apply_quick(args):
     """--quick shrinks every count to seconds of work (--repeats only when larger than 3)."""
     args.bundles, args.batch_sizes, args.repeats, args.warmup = ["tiny"], [1], min(args.repeats, 3), 1
     args.phy_frames, args.phy_latency_repeats, args.link_images, args.link_windows = 4, 1, 4, [2]
-    args.phy_points = [phy_point(PHY_POINTS[0])]
+    args.phy_points, args.phy_settle_s = [phy_point(PHY_POINTS[0])], 3.0
 
 
 def check_args(parser, args):
@@ -533,6 +540,8 @@ def check_args(parser, args):
             parser.error(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.phy_settle_s <= 0:
+        parser.error(f"--phy-settle-s must be > 0, got {args.phy_settle_s}")
     for flag in ("batch_sizes", "link_windows"):
         if min(getattr(args, flag)) < 1:
             parser.error(f"--{flag.replace('_', '-')} must all be >= 1, got {getattr(args, flag)}")
