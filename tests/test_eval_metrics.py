@@ -73,8 +73,8 @@ def test_grey_codec_scores_the_judges_answers_on_grey(pairs, judge):
 
 
 def test_lost_images_score_as_grey_and_leave_psnr_to_the_received(pairs, judge):
-    """A lost image (None) scores like the mid-grey stand-in; the PSNR is that of the
-    received images only (here: one image with a known error of 16 grey levels)."""
+    """A lost image (None) scores like the mid-grey stand-in; the PSNR and the received-only
+    match rate describe the received images only (here: one image, 16 grey levels off)."""
     grey = [np.full_like(p.image, eval_metrics.LOST_GREY) for p in pairs]
     as_grey = eval_metrics.score_pairs(pairs, grey, judge)
     received = np.clip(pairs[0].image.astype(int) + 16, 0, 255).astype(np.uint8)
@@ -84,6 +84,8 @@ def test_lost_images_score_as_grey_and_leave_psnr_to_the_received(pairs, judge):
         assert a["relevance_loss"] == pytest.approx(b["relevance_loss"], rel=1e-6)
     summary = eval_metrics.summarize_scores(lost)
     assert summary["n_lost"] == len(pairs) - 1
+    assert summary["answer_match_rate_received"] == float(lost[0]["match"])
+    assert eval_metrics.summarize_scores(lost[1:])["answer_match_rate_received"] is None
     mse = float(np.mean((received.astype(float) - pairs[0].image.astype(float)) ** 2))
     assert summary["psnr_db"] == pytest.approx(10 * np.log10(255 ** 2 / mse))
 

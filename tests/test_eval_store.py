@@ -153,3 +153,18 @@ def test_markdown_tables_list_every_system_and_snr():
     assert "| system | 0 dB | 10 dB |" in text
     assert text.count("| uoisc |") == len(eval_report.TABLE_METRICS) + 1
     assert "| jpeg2000 | 10 | 80 | 1100 |" in text
+
+
+def test_loaded_points_get_their_metrics_recomputed_from_the_pair_scores(tmp_path, judge):
+    """A stored point written before a metric existed (here: the received-only match rate
+    removed from its file) is not transmitted again, and comes back with that metric
+    computed from its stored pair scores (1 of 3 lost, the others identical: 1.0)."""
+    sweep(tmp_path, [config()], CountingTransmit(n_lost=1), judge)
+    path = eval_store.point_path(tmp_path, config())
+    stored = json.loads(path.read_text())
+    del stored["metrics"]["answer_match_rate_received"]
+    path.write_text(json.dumps(stored))
+    again = CountingTransmit()
+    (point,), _ = sweep(tmp_path, [config()], again, judge)
+    assert again.calls == []
+    assert point["metrics"]["answer_match_rate_received"] == 1.0

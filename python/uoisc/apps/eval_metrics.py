@@ -116,7 +116,8 @@ def summarize_scores(scores):
     """Aggregate :func:`score_pairs`' output.
 
     Returns:
-        dict: ``n_pairs``, ``n_lost``, ``answer_match_rate``, ``accuracy``,
+        dict: ``n_pairs``, ``n_lost``, ``answer_match_rate``, ``answer_match_rate_received``
+        (over the images that arrived; None when none did), ``accuracy``,
         ``accuracy_original``, ``relevance_loss`` (mean over pairs), ``psnr_db``
         (of the mean MSE of the received images; None when none arrived or all
         are perfect copies) and ``answer_match_by_kind``.
@@ -129,6 +130,8 @@ def summarize_scores(scores):
         "n_pairs": len(scores),
         "n_lost": sum(s["lost"] for s in scores),
         "answer_match_rate": _rate([s["match"] for s in scores]),
+        # Separates the codec's robustness to bit errors from the PHY losing whole bursts.
+        "answer_match_rate_received": _rate([s["match"] for s in scores if not s["lost"]]),
         "accuracy": _rate([s["correct"] for s in scores]),
         "accuracy_original": _rate([s["correct_original"] for s in scores]),
         "relevance_loss": float(np.mean([s["relevance_loss"] for s in scores])),

@@ -85,6 +85,7 @@ def _fmt(value, spec):
 #: (column title, where the value is, format) of the per-metric tables.
 TABLE_METRICS = (
     ("answer match rate", ("metrics", "answer_match_rate"), ".3f"),
+    ("answer match rate of the images that arrived", ("metrics", "answer_match_rate_received"), ".3f"),
     ("accuracy vs ground truth", ("metrics", "accuracy"), ".3f"),
     ("relevance loss (eq. 11)", ("metrics", "relevance_loss"), ".4f"),
     ("PSNR of received images [dB]", ("metrics", "psnr_db"), ".2f"),
@@ -107,7 +108,7 @@ def markdown_tables(points):
                       "| system | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
                       "|---|" + "---:|" * len(snrs)]
             for system in systems:
-                row = {p["config"]["esno_db"]: p[part][key] for p in select(group, system=system)}
+                row = {p["config"]["esno_db"]: p[part].get(key) for p in select(group, system=system)}
                 if row:
                     lines.append(f"| {system} | " + " | ".join(_fmt(row.get(s), spec) for s in snrs) + " |")
             lines.append("")

@@ -167,7 +167,11 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
     for config in bar:
         bar.set_postfix_str(eval_store.point_key(config))
         if not force and eval_store.is_done(out_dir, config):
-            points.append(eval_store.load_point(eval_store.point_path(out_dir, config)))
+            point = eval_store.load_point(eval_store.point_path(out_dir, config))
+            # Metrics are a function of the stored pair scores: refresh them so points
+            # computed by an older version report every current metric.
+            point["metrics"] = eval_store.json_ready(eval_metrics.summarize_scores(point["pairs"]))
+            points.append(point)
             continue
         judge = judge or judge_loader()
         pairs = pairs_for(config)
