@@ -451,21 +451,25 @@ def markdown_tables(report):
                      _median_p90_ms(ort_row["per_image_s"]), _median_p90_ms(torch_row["per_image_s"]),
                      f"{ort_row['images_per_s']:,.1f}", f"{torch_row['images_per_s']:,.1f}",
                      f"**{ratio['onnxruntime_speedup_over_torch']:.2f}**",
-                     f"{ratio['onnxruntime_device']} / {ratio['torch_device']}"])
+                     f"{ratio['onnxruntime_device']} / {ratio['torch_device']}",
+                     f"{torch_row['load_average_1min']:.1f}"])
     lines += _table(["bundle", "stage", "batch", "onnxruntime ms/image (median / p90)",
                      "torch eager ms/image (median / p90)", "onnxruntime images/s", "torch images/s",
-                     "onnxruntime speed-up", "devices"], rows)
+                     "onnxruntime speed-up", "devices", "load avg"], rows)
     lines += _table(["bundle", "channel", "payload bytes", "ms/image, all frames posted",
-                     "one burst alone, ms (median / p90)", "lone bursts delivered", "info bit/s", "FER"],
+                     "one burst alone, ms (median / p90)", "lone bursts delivered", "info bit/s", "FER",
+                     "load avg"],
                     [[p["bundle"], f"{p['fading']} {p['esno_db']:g} dB", f"{p['payload_bytes']:,}",
                       _ms(p["s_per_image"]) if p["s_per_image"] else f"— ({p['frames_delivered']}/"
                       f"{p['n_frames']} delivered)", _median_p90_ms(p["one_burst_latency_s"]),
                       f"{p['one_burst_delivered']}/{p['one_burst_runs']}",
-                      f"{p['info_throughput_bps'] or 0:,.0f}", f"{p['fer']:.3f}"] for p in report["phy"]])
+                      f"{p['info_throughput_bps'] or 0:,.0f}", f"{p['fer']:.3f}",
+                      f"{p['load_average_1min']:.1f}"] for p in report["phy"]])
     lines += _table(["bundle", "images in flight", "images/s", "latency ms, source → decoded (median / p90)",
-                     "received / sent"],
+                     "received / sent", "load avg"],
                     [[r["bundle"], r["window"], f"{r['images_per_s']:.2f}", _median_p90_ms(r["latency_s"]),
-                      f"{r['n_received']}/{r['n_images']}"] for r in report["loopback"]])
+                      f"{r['n_received']}/{r['n_images']}", f"{r['load_average_1min']:.1f}"]
+                     for r in report["loopback"]])
     lines += _table(["bundle", "encoder ms", "PHY ms", "decoder ms", "sum ms", "encoder / PHY / decoder"],
                     [[s["bundle"], _ms(s["encoder_s"]), _ms(s["phy_s"]), _ms(s["decoder_s"]), _ms(s["sum_s"]),
                       " / ".join(f"{100 * s['fractions'][k]:.0f} %" for k in ("encoder", "phy", "decoder"))]
