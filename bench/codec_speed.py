@@ -29,7 +29,7 @@ with random initial weights, exported here with ``uoisc_train`` into
 ``--cache-dir`` (reused on the next run when its config and seed agree).
 
     source .venv/uoisc-env.sh
-    python bench/codec_speed.py                    # full run, both bundles (~10 min, 2 cores)
+    python bench/codec_speed.py                    # full run, both bundles (~9 min on 2 loaded cores)
     python bench/codec_speed.py --quick            # tiny bundle only, seconds
 """
 
@@ -252,6 +252,13 @@ def codec_runners(bundle_path, torch_model, threads):
         yield "torch", device, TorchCodec(torch_model, device)
 
 
+def stage_call(runner, stage, images, queries, indices):
+    """A no-argument call of ``runner``'s encoder (images, queries) or decoder (indices)."""
+    if stage == "encoder":
+        return lambda: runner.encode_indices(images, queries)
+    return lambda: runner.decode_indices(indices)
+
+
 def measure_codec(facts, torch_model, args):
     """Encoder and decoder timing rows of one bundle, plus torch/onnxruntime index agreement.
 
@@ -269,8 +276,7 @@ def measure_codec(facts, torch_model, args):
         batch_images, batch_indices = images[:batch], sent[:batch]
         batch_queries = None if queries is None else queries[:batch]
         for stage in ("encoder", "decoder"):
-            calls = {key: (lambda r=runner: r.encode_indices(batch_images, batch_queries)) if stage == "encoder"
-                     else (lambda r=runner: r.decode_indices(batch_indices))
+            calls = {key: stage_call(runner, stage, batch_images, batch_queries, batch_indices)
                      for key, runner in runners.items()}
             times = time_in_blocks(calls, args.repeats, args.warmup)
             for (runtime, device), backend_times in times.items():
