@@ -148,6 +148,37 @@ def test_lost_references_reported(tmp_path):
     assert rec.pending_references() == []
 
 
+def test_reference_overtaken_by_a_much_later_one_is_lost_at_once(tmp_path):
+    """With reorder_window=2, references 0..5 sent, 0 and 2 never arrive: the arrival of 3
+    (sent 3 references after 0) reports 0 lost as "overtaken" right away, that of 5 does
+    the same for 2, while 4 (within the window of 5) keeps waiting; a reference matched on
+    arrival (its reconstruction came first) moves the window too."""
+    rec = ImageRecorder(tmp_path, write_png=False, reorder_window=2)
+    for seq in range(6):
+        rec.add_reference({"seq": seq, "image_id": f"i{seq}"}, img(seq))
+    rec.add_reconstruction({"seq": 1}, img(1))
+    assert rec.pending_references() == [0, 2, 3, 4, 5]
+    written = rec.add_reconstruction({"seq": 3}, img(3))
+    assert [(r["event"], r["seq"], r.get("reason")) for r in written] == [
+        ("received", 3, None), ("lost", 0, "overtaken")]
+    written = rec.add_reconstruction({"seq": 5}, img(5))
+    assert [(r["event"], r["seq"], r.get("reason")) for r in written] == [
+        ("received", 5, None), ("lost", 2, "overtaken")]
+    assert rec.pending_references() == [4]
+    rec.add_reconstruction({"seq": 9}, img(9))  # early: held for its reference
+    rec.add_reference({"seq": 8, "image_id": "i8"}, img(8))
+    written = rec.add_reference({"seq": 9, "image_id": "i9"}, img(9))
+    assert [(r["event"], r["seq"]) for r in written] == [("received", 9), ("lost", 4)]
+    assert rec.pending_references() == [8]
+
+
+def test_reorder_window_is_checked(tmp_path):
+    """A negative or non-integer reorder window is refused, naming the value."""
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="reorder_window"):
+            ImageRecorder(tmp_path, reorder_window=bad)
+
+
 @pytest.mark.parametrize("meta", [{}, {"seq": -1}, {"seq": "3"}, {"seq": True}])
 def test_missing_seq_is_refused(tmp_path, meta):
     """A PDU without a non-negative integer seq raises ValueError and writes nothing."""

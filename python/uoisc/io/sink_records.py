@@ -17,6 +17,9 @@ import numpy as np
 from .images import write_png
 
 MAX_PENDING = 4096
+#: A waiting reference sent this many references before one whose reconstruction
+#: arrived is counted lost: the PHY reorders bursts by at most its decoder-bank depth.
+REORDER_WINDOW = 64
 SEQ_MODULO = 65536
 RECORDS_FILE = "images.jsonl"
 UNKNOWN_ID = "unknown"
@@ -101,7 +104,9 @@ class PendingReferences:
         if isinstance(capacity, bool) or not isinstance(capacity, numbers.Integral) or capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
         self.capacity = int(capacity)
-        self._by_seq = OrderedDict()
+        self._by_seq = OrderedDict()  # seq -> (image, meta, arrival number)
+        self._n_added = 0
+        self._newest_matched = -1  # arrival number of the newest reference popped
 
     def add(self, seq, image, meta):
         """Keep a reference; returns ``[(seq, meta, reason)]`` of the ones it pushed out:
@@ -109,19 +114,44 @@ class PendingReferences:
         dropped = []
         if seq in self._by_seq:
             dropped.append((seq, self._by_seq.pop(seq)[1], "replaced"))
-        self._by_seq[seq] = (image, meta)
+        self._by_seq[seq] = (image, meta, self._n_added)
+        self._n_added += 1
         while len(self._by_seq) > self.capacity:
-            old_seq, (_, old_meta) = self._by_seq.popitem(last=False)
+            old_seq, (_, old_meta, _) = self._by_seq.popitem(last=False)
             dropped.append((old_seq, old_meta, "evicted"))
         return dropped
 
     def pop(self, seq):
         """``(image, meta)`` of the reference with this seq, removed; None when none waits."""
-        return self._by_seq.pop(seq, None)
+        entry = self._by_seq.pop(seq, None)
+        if entry is None:
+            return None
+        self._newest_matched = max(self._newest_matched, entry[2])
+        return entry[0], entry[1]
+
+    def matched_on_arrival(self):
+        """Count a reference whose reconstruction was already there (it is never added)
+        in the order of references, as the newest matched one."""
+        self._newest_matched = self._n_added
+        self._n_added += 1
+
+    def overtaken(self, window=REORDER_WINDOW):
+        """``[(seq, meta)]`` of the references added more than ``window`` references before
+        the newest one popped, removed: their reconstructions were overtaken by far newer
+        ones, so the link lost them (this keeps memory bounded by the window, not by
+        ``capacity``, on a lossy link)."""
+        gone = []
+        while self._by_seq:
+            seq, (_, meta, number) = next(iter(self._by_seq.items()))
+            if number >= self._newest_matched - window:
+                break
+            del self._by_seq[seq]
+            gone.append((seq, meta))
+        return gone
 
     def drain(self):
         """``[(seq, meta)]`` of every waiting reference, oldest first; leaves none."""
-        waiting = [(seq, meta) for seq, (_, meta) in self._by_seq.items()]
+        waiting = [(seq, meta) for seq, (_, meta, _) in self._by_seq.items()]
         self._by_seq.clear()
         return waiting
 
@@ -145,7 +175,10 @@ class ImageRecorder:
     it drains one port's queue before the other) is held until its reference comes, and
     written unmatched once a reference with a later seq has come instead (references
     arrive in seq order), when more than ``capacity`` are held, or at :meth:`finish`.
-    Only waiting references and held reconstructions stay in memory, both bounded.
+    A waiting reference is counted lost ("overtaken") once the reconstruction of a
+    reference sent more than ``reorder_window`` later has arrived, so on a lossy link
+    memory stays bounded by that window rather than by ``capacity``. Only waiting
+    references and held reconstructions stay in memory, both bounded.
 
     Args:
         out_dir: created if missing.
@@ -154,9 +187,15 @@ class ImageRecorder:
             reconstructions held.
         hold_early: hold reconstructions that have no reference yet; False writes them
             unmatched at once (for a sink that is sent no references).
+        reorder_window: see above (the PHY reorders bursts by at most a few).
     """
 
-    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING, hold_early=True):
+    def __init__(self, out_dir, write_png=True, capacity=MAX_PENDING, hold_early=True,
+                 reorder_window=REORDER_WINDOW):
+        if isinstance(reorder_window, bool) or not isinstance(reorder_window, numbers.Integral) \
+                or reorder_window < 0:
+            raise ValueError(f"reorder_window must be a non-negative integer, got {reorder_window!r}")
+        self.reorder_window = int(reorder_window)
         self.out_dir = pathlib.Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.write_png = bool(write_png)
@@ -190,7 +229,10 @@ class ImageRecorder:
                 write_png(self.out_dir / self._png_name("tx", seq, meta.get("image_id")), image)
             early = self._early.pop(seq, None)
             if early is not None:
+                self._pending.matched_on_arrival()
                 written = [self._received(seq, early[0], early[1], (image, meta))]
+                written += [self._lost(old_seq, old_meta, "overtaken")
+                            for old_seq, old_meta in self._pending.overtaken(self.reorder_window)]
             else:
                 written = [self._lost(*dropped) for dropped in self._pending.add(seq, image, meta)]
             return written + self._flush_early_before(seq)
@@ -210,7 +252,9 @@ class ImageRecorder:
             self.n_received += 1
             reference = self._pending.pop(seq)
             if reference is not None or not self.hold_early:
-                return [self._received(seq, meta, image, reference)]
+                return [self._received(seq, meta, image, reference)] + [
+                    self._lost(old_seq, old_meta, "overtaken")
+                    for old_seq, old_meta in self._pending.overtaken(self.reorder_window)]
             written = []
             if seq in self._early:  # the same seq again before any reference: the older is unmatched
                 written.append(self._received(seq, *self._early.pop(seq), None))
