@@ -79,9 +79,24 @@ def judge_answers(records, out_dir, judge_dir=DEFAULT_JUDGE, batch_size=64):
     return len(pairs)
 
 
+def link_meta(record, key):
+    """A field of the metadata the decoder emitted (PHY figures, decode status) for a
+    record of the sink (which nests it under ``meta``)."""
+    return (record.get("meta") or {}).get(key)
+
+
 def _mean(values):
     values = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(values)) if values else None
+
+
+def _psnr_of_mean_mse(errors):
+    """PSNR (dB, peak 255) of the mean of the sink's per-image MSEs, which are on the uint8
+    scale (None without matched images, inf when every reconstruction is exact)."""
+    mean = _mean(errors)
+    if mean is None:
+        return None
+    return math.inf if mean == 0 else 10.0 * math.log10(255.0 ** 2 / mean)
 
 
 def summarize(result, payload_bytes, channel_symbols):
@@ -94,16 +109,17 @@ def summarize(result, payload_bytes, channel_symbols):
     """
     records = result["records"]
     judged = [r for r in records if r.get("answer_match") is not None]
-    n_codewords = sum(int(r.get("n_codewords") or 0) for r in records)
-    failed = sum(len(r.get("cw_crc_ok") or []) - int(sum(r.get("cw_crc_ok") or [])) for r in records)
+    n_codewords = sum(int(link_meta(r, "n_codewords") or 0) for r in records)
+    failed = sum(len(link_meta(r, "cw_crc_ok") or []) - int(sum(link_meta(r, "cw_crc_ok") or []))
+                 for r in records)
     return {
         "n_requested": result["n_requested"], "n_emitted": result["n_emitted"],
         "n_received": result["n_received"], "n_lost": result["n_lost"],
         "bits_per_image": 8 * payload_bytes, "channel_symbols_per_image": channel_symbols,
         "codewords": n_codewords, "codewords_failed": failed,
         "codeword_failure_rate": failed / n_codewords if n_codewords else None,
-        "mean_snr_est_db": _mean([r.get("snr_est_db") for r in records]),
-        "mean_psnr_db": _mean([r.get("psnr_db") for r in records]),
+        "mean_snr_est_db": _mean([link_meta(r, "snr_est_db") for r in records]),
+        "psnr_db": _psnr_of_mean_mse([r.get("mse") for r in records]),
         "n_judged": len(judged),
         "answer_match_rate": (sum(bool(r["answer_match"]) for r in judged) / len(judged)
                               if judged else None),
@@ -131,7 +147,7 @@ def side_by_side(records, out_dir, path, max_rows=8):
             if image is not None:
                 axis.imshow(image, interpolation="nearest")
             axis.set_title(title, fontsize=9)
-        snr = record.get("snr_est_db")
+        snr = link_meta(record, "snr_est_db")
         left.text(0.0, -0.08, f"Q: {record.get('query') or '(none)'}", transform=left.transAxes,
                   fontsize=8, va="top")
         right.text(0.0, -0.08, f"SNR est {snr:.1f} dB" if snr is not None else "",
@@ -156,7 +172,7 @@ def summary_lines(report):
         f"  per image       {s['bits_per_image']} bits, {s['channel_symbols_per_image']} channel symbols",
         f"  LDPC codewords  {s['codewords_failed']}/{s['codewords']} failed their CRC",
         f"  SNR estimate    {fmt(s['mean_snr_est_db'], '.1f')} dB (mean)",
-        f"  PSNR            {fmt(s['mean_psnr_db'], '.1f')} dB (mean of received)",
+        f"  PSNR            {fmt(s['psnr_db'], '.1f')} dB (of the mean MSE of received images)",
         f"  answer match    {fmt(s['answer_match_rate'], '.3f')} ({s['n_judged']} judged)",
         f"  speed           {s['images_per_s']:.2f} images/s over {s['elapsed_s']:.1f} s",
     ]
