@@ -8,4 +8,4 @@ VENV=${UOISC_VENV:-$ROOT/.venv}
 # shellcheck disable=SC1091
 source "$VENV/uoisc-env.sh"
 cd "$ROOT"
-exec python -m gnuradio.uoisc.apps.phy_demo --out out/demo "$@"
+exec python -m gnuradio.uoisc.apps.uoisc_cli demo --out out/demo "$@"
