@@ -90,7 +90,7 @@ class SemanticLinkConfig:
     providers: str = "auto"
     intra_op_threads: int = 0
     window: int = 4
-    settle_s: float = 10.0
+    settle_s: float = 5.0
     timeout_s: float = 600.0
     write_png: bool = True
 
@@ -107,6 +107,8 @@ class SemanticLinkConfig:
         if self.settle_s <= 0 or self.timeout_s <= 0:
             raise ValueError(f"settle_s and timeout_s must be > 0, got {self.settle_s!r}, {self.timeout_s!r}")
         codes.get_code(self.code)
+        if self.source != "generator" and not os.path.exists(self.source):
+            raise ValueError(f"source {self.source!r} is neither 'generator' nor an existing file or folder")
         if self.model != JPEG2000 and not os.path.isdir(self.model):
             raise ValueError(f"model {self.model!r} is neither a bundle folder nor {JPEG2000!r}")
 
