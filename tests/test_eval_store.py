@@ -50,7 +50,7 @@ class CountingTransmit:
 
 def sweep(out_dir, configs, transmit, judge, force=False):
     return evaluate.run_sweep(configs, str(out_dir), transmit, lambda: judge,
-                              evaluate.pair_cache(64), force=force, progress=False)
+                              evaluate.pair_cache(64), force=force, progress=False, commit="c0ffee")
 
 
 def test_point_json_has_the_documented_schema(tmp_path, judge):
@@ -62,6 +62,7 @@ def test_point_json_has_the_documented_schema(tmp_path, judge):
     stored = json.loads(path.read_text())
     eval_store.check_point(stored)
     assert stored["schema"] == eval_store.POINT_SCHEMA and stored["config"] == config()
+    assert stored["commit"] == "c0ffee"
     assert set(eval_store.METRIC_KEYS) <= set(stored["metrics"])
     assert set(eval_store.LINK_KEYS) <= set(stored["link"])
     assert len(stored["pairs"]) == N_PAIRS and stored["metrics"]["n_lost"] == 1
@@ -72,13 +73,13 @@ def test_point_json_has_the_documented_schema(tmp_path, judge):
 
 
 def test_results_json_gathers_points_without_pair_scores(tmp_path, judge):
-    """results.json lists every point without per-pair scores, with the commit, the
-    command and the symbols ratio, and passes check_results; a wrong schema fails."""
-    points, _ = sweep(tmp_path, [config(esno_db=0.0), config(esno_db=10.0)], CountingTransmit(), judge)
+    """results.json lists every point in Es/N0 order without per-pair scores, with the commit,
+    the command and the symbols ratio, and passes check_results; a wrong schema fails."""
+    points, _ = sweep(tmp_path, [config(esno_db=10.0), config(esno_db=5.0)], CountingTransmit(), judge)
     path = eval_store.write_results(tmp_path, points, "abc123", "uoisc-eval -n 3", None)
     results = json.loads(path.read_text())
     eval_store.check_results(results)
-    assert [p["config"]["esno_db"] for p in results["points"]] == [0.0, 10.0]
+    assert [p["config"]["esno_db"] for p in results["points"]] == [5.0, 10.0]  # numeric, not "+10" < "+5"
     assert all("pairs" not in p for p in results["points"])
     assert results["commit"] == "abc123" and results["command"] == "uoisc-eval -n 3"
     results["schema"] = "something-else/1"

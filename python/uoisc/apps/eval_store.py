@@ -14,7 +14,8 @@ Schemas (checked by :func:`check_point` and :func:`check_results`):
 
 - point: ``schema`` (= :data:`POINT_SCHEMA`), ``key``, ``config`` (dict, see
   :data:`CONFIG_KEYS`), ``metrics`` (:data:`METRIC_KEYS`), ``link``
-  (:data:`LINK_KEYS`), ``pairs`` (list of per-pair dicts), ``elapsed_s``.
+  (:data:`LINK_KEYS`), ``pairs`` (list of per-pair dicts), ``elapsed_s`` and, when known,
+  ``commit`` (the checkout that computed it).
 - results: ``schema`` (= :data:`RESULTS_SCHEMA`), ``commit``, ``command``,
   ``points`` (points without ``pairs``), ``symbols_ratio`` (dict or None).
 """
@@ -142,10 +143,16 @@ def json_ready(value):
     return value
 
 
+def _sweep_order(point):
+    config = point["config"]
+    return config["system"], config["fading"], config["split"], config["esno_db"]
+
+
 def write_results(out_dir, points, commit, command, symbols_ratio):
-    """Write ``results.json`` (points sorted by key, without per-pair scores); returns its path."""
+    """Write ``results.json`` (points sorted by system, fading, split and Es/N0, without per-pair
+    scores); returns its path."""
     results = {"schema": RESULTS_SCHEMA, "commit": commit, "command": command,
-               "points": [without_pairs(p) for p in sorted(points, key=lambda p: p["key"])],
+               "points": [without_pairs(p) for p in sorted(points, key=_sweep_order)],
                "symbols_ratio": symbols_ratio}
     check_results(results)
     path = pathlib.Path(out_dir) / RESULTS_FILE

@@ -145,7 +145,7 @@ def flowgraph_transmitter(settings):
     return transmit
 
 
-def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, progress=True):
+def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, progress=True, commit=None):
     """Every point of ``configs``, computed or loaded when already stored.
 
     Args:
@@ -156,6 +156,7 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
         pairs_for: ``pairs_for(config) -> pairs``.
         force: recompute stored points.
         progress: show a tqdm bar.
+        commit: recorded in each computed point (the checkout that produced it).
 
     Returns:
         ``(points, n_computed)``.
@@ -173,10 +174,12 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
             point["metrics"] = eval_store.json_ready(eval_metrics.summarize_scores(point["pairs"]))
             points.append(point)
             continue
-        judge = judge or judge_loader()
+        if judge is None:
+            judge = judge_loader()
         pairs = pairs_for(config)
         with tempfile.TemporaryDirectory(prefix="uoisc-eval-") as work_dir:
             point, reconstructions = evaluate_point(config, pairs, judge, transmit, work_dir)
+        point["commit"] = commit
         eval_store.save_point(out_dir, point)
         shown = [eval_metrics.stand_in(r, p.image.shape) for p, r in zip(pairs, reconstructions)]
         np.savez_compressed(examples_path(out_dir, config), images=np.stack(shown),
@@ -280,11 +283,12 @@ def main(argv=None):
                                       channel_seed=args.seed, providers=args.providers, window=args.window,
                                       settle_s=args.settle_s)
     pairs_for = pair_cache(args.image_size)
+    commit = git_commit()
     points, n_computed = run_sweep(point_configs(args), args.out, flowgraph_transmitter(settings), load_judge,
-                                   pairs_for, force=args.force)
+                                   pairs_for, force=args.force, commit=commit)
     ratio = eval_report.symbols_ratio(points)
     command = "uoisc-eval " + " ".join(sys.argv[1:] if argv is None else argv)
-    results_path = eval_store.write_results(args.out, points, git_commit(), command, ratio)
+    results_path = eval_store.write_results(args.out, points, commit, command, ratio)
     tables_path = os.path.join(args.out, "tables.md")
     with open(tables_path, "w", encoding="utf-8") as f:
         f.write(eval_report.markdown_tables(points))
