@@ -7,7 +7,6 @@ bookkeeping around the transmissions, which must not depend on the PHY.
 import json
 import os
 
-import numpy as np
 import pytest
 
 from gnuradio.uoisc.apps import eval_pairs, eval_report, eval_store, evaluate
