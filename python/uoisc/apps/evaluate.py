@@ -55,11 +55,14 @@ def build_parser():
     sweep.add_argument("--split", nargs="+", choices=SPLITS, default=["test_zeroshot"], help="world splits")
     sweep.add_argument("-n", "--n-pairs", type=int, default=50,
                        help="(scene, question) pairs per point, one transmission each")
-    sweep.add_argument("--pair-seed", type=int, default=eval_pairs.EVAL_SEED, help="dataset seed of the scenes")
+    sweep.add_argument("--pair-seed", type=int, default=eval_pairs.EVAL_SEED,
+                       help="dataset seed of the scenes")
     sweep.add_argument("--image-size", type=int, default=64, help="scene side in pixels (the bundles' size)")
     link = parser.add_argument_group("link")
-    link.add_argument("-c", "--code", choices=codes.list_codes(), default=codes.DEFAULT_CODE, help="LDPC code")
-    link.add_argument("-d", "--doppler", type=float, default=0.0, help="normalised Doppler (0 = one fade per burst)")
+    link.add_argument("-c", "--code", choices=codes.list_codes(), default=codes.DEFAULT_CODE,
+                      help="LDPC code")
+    link.add_argument("-d", "--doppler", type=float, default=0.0,
+                      help="normalised Doppler (0 = one fade per burst)")
     link.add_argument("-s", "--seed", type=int, default=0, help="seed of the channel")
     link.add_argument("--providers", default="auto", help="onnxruntime providers of the codec blocks")
     link.add_argument("--window", type=int, default=4, help="images in flight")
@@ -73,6 +76,8 @@ def build_parser():
     out.add_argument("--threads", type=int, default=1, help="torch threads of the judge")
     out.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     phy_sim.add_log_level_argument(out)
+    # INFO would log every burst of a sweep; decode problems still show at "warn".
+    parser.set_defaults(log_level="warn")
     return parser
 
 
@@ -231,7 +236,8 @@ def write_figures(points, out_dir, pairs_for):
     columns = []
     for point, (images, _) in zip(shown, stored):
         scores = point["pairs"]
-        answers = [scores[i]["answer_reconstruction"] + (" (lost)" if scores[i]["lost"] else "") for i in rows]
+        answers = [scores[i]["answer_reconstruction"] + (" (lost)" if scores[i]["lost"] else "")
+                   for i in rows]
         columns.append((f"{point['config']['system']} @ {esno:g} dB", images[rows], answers))
     pairs = pairs_for(shown[0]["config"])
     original_answers = [shown[0]["pairs"][i]["answer_original"] for i in rows]
