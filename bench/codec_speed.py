@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from uoisc_runtime.machine import cpu_model
+
 REPO = Path(__file__).resolve().parent.parent
 TINY_BUNDLE = "models/uoisc-tiny-uoisc"
 VIT_CONFIG = "uoisc-vit-b16"
@@ -66,18 +68,6 @@ logger = logging.getLogger("codec_speed")
 
 
 # ---- where and what ----------------------------------------------------------------------------
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo (platform.processor() is often empty on Linux)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info():
     """CPU, core counts, library versions and the load average (other jobs share the machine)."""
     import onnxruntime

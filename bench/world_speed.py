@@ -25,20 +25,11 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+from uoisc_runtime.machine import cpu_model  # noqa: E402
 from uoisc_train.world import GENERATOR_VERSION, generate_scene, scene_seed  # noqa: E402
 
 TARGET_SCENES_PER_S_AT_64 = 500
 
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def scenes_per_second(size: int, n: int, repeats: int, split: str, seed: int) -> list[float]:
@@ -84,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
         "generator_version": GENERATOR_VERSION,
         "split": args.split, "n": args.n, "repeats": args.repeats, "seed": args.seed,
         "pinned_core": core,
-        "machine": {"cpu": _cpu_model(), "logical_cpus": os.cpu_count(),
+        "machine": {"cpu": cpu_model(), "logical_cpus": os.cpu_count(),
                     "python": platform.python_version(), "numpy": np.__version__},
         "results": results,
         "target_scenes_per_s_at_64": TARGET_SCENES_PER_S_AT_64,

@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+
+from uoisc_runtime.machine import cpu_model
 
 __all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
            "prepare_run_dir", "save_checkpoint", "load_checkpoint", "warmup_cosine_lr",
@@ -51,15 +52,7 @@ def git_commit() -> str | None:
 
 def machine_description() -> str:
     """One line: CPU model, cores, torch threads, torch version (for model cards)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+    return (f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} "
             f"with {torch.get_num_threads()} threads, CPU training (no GPU used)")
 
 
