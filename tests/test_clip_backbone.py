@@ -55,6 +55,19 @@ def test_text_token_features_shape_and_mask(tiny):
     assert mask[:, 0].all() and not mask[:, -1].any()
 
 
+def test_image_embedding_is_clips_pooled_projection_at_unit_norm(tiny):
+    """image_embedding is open_clip's encode_image (class token, LayerNorm, projection)
+    scaled to unit norm: N x embed_dim, and the same direction as the raw projection."""
+    images = tiny.normalize(torch.rand(3, 3, *tiny.image_size, generator=torch.Generator().manual_seed(0)))
+    embedding = tiny.image_embedding(images)
+    raw = tiny.model.encode_image(images)
+    assert embedding.shape == (3, tiny.embed_dim) == raw.shape
+    torch.testing.assert_close(embedding.norm(dim=-1), torch.ones(3))
+    torch.testing.assert_close(embedding, raw / raw.norm(dim=-1, keepdim=True))
+    with pytest.raises(ValueError, match="expected N x 3"):
+        tiny.image_embedding(torch.zeros(1, 3, 8, 8))
+
+
 def test_towers_are_frozen_but_inputs_get_gradients(tiny):
     """No parameter trains, train() keeps eval mode, yet gradients reach the input pixels."""
     tiny.train()

@@ -163,6 +163,25 @@ class ClipBackbone(nn.Module):
             intermediates_only=True, output_fmt="NLC")
         return out["image_intermediates"]
 
+    @property
+    def embed_dim(self) -> int:
+        """Size ``E`` of the joint image-text embedding (:meth:`image_embedding`)."""
+        return int(self.model.visual.output_dim)
+
+    def image_embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """CLIP's pooled image embedding, L2-normalised: ``N x E``.
+
+        The one vision-language feature VLF-MSC transmits (``uoisc_train.vlf``): the
+        class token after the final LayerNorm and projection into the joint space, scaled
+        to unit norm as CLIP compares it with text (and as unCLIP conditions on it).
+
+        Args:
+            images: ``N x 3 x H x W``, already normalised (see :meth:`normalize`).
+        """
+        if images.ndim != 4 or tuple(images.shape[-2:]) != self.image_size:
+            raise ValueError(f"images of shape {tuple(images.shape)}; expected N x 3 x {self.image_size}")
+        return nn.functional.normalize(self.model.encode_image(images), dim=-1)
+
     def text_token_features(self, token_ids: torch.Tensor) -> torch.Tensor:
         """Per-token text transformer output after the final LayerNorm, ``N x L x D_text``."""
         out = self.model.forward_intermediates(
