@@ -57,7 +57,10 @@ def test_numpy_onnx_sampler_reproduces_torch_sampling(exported, guidance):
     images = ddim_sample(onnx_denoiser(str(out_dir / DENOISER_FILE)), np.array(meta["alpha_bar"]),
                          features.numpy(), x_T.numpy(), steps=4, guidance=guidance)
     assert images.shape == (3, 3, TINY.sample_size, TINY.sample_size)
-    np.testing.assert_allclose(images, _torch_samples(model, features, 9, 4, guidance), atol=1e-4)
+    # One step agrees to 1e-4; guidance amplifies eps differences by up to 2w - 1 and four
+    # steps accumulate them, so allow 4 * (2w - 1) * 1e-4.
+    tolerance = 4 * max(1.0, 2 * guidance - 1) * 1e-4
+    np.testing.assert_allclose(images, _torch_samples(model, features, 9, 4, guidance), atol=tolerance)
 
 
 def _torch_samples(model, features, seed, steps, guidance):
