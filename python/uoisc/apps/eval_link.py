@@ -28,7 +28,7 @@ import numpy as np
 
 from gnuradio.uoisc.apps import semantic_link
 from gnuradio.uoisc.apps.eval_pairs import write_pair_folder
-from gnuradio.uoisc.io.image_files import read_image
+from gnuradio.uoisc.io.images import read_image
 
 logger = logging.getLogger(__name__)
 

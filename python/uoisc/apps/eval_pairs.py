@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gnuradio.uoisc.io.image_files import write_png
+from gnuradio.uoisc.io.images import write_png
 
 #: Dataset seed of the evaluation scenes: the stream the training-side evaluation uses
 #: (``uoisc_train.clip.evaluate.EVAL_SEED``), disjoint from the training seeds.
