@@ -74,14 +74,38 @@ def mean_and_se(values):
     return mean, math.sqrt(var / n)
 
 
-def paired_differences(points_dir, point, reference):
+#: Config keys that must agree for two points to be comparable (all but the system's own).
+PROTOCOL_KEYS = ("fading", "split", "n_pairs", "pair_seed", "channel_seed", "code", "doppler", "judge")
+
+
+def load_points(results_path, systems=None):
+    """Points of a ``results.json`` (only ``systems`` when given), each with the path of its
+    per-pair file under ``points/`` next to it (``_pairs_file``)."""
+    points_dir = pathlib.Path(results_path).parent / "points"
+    return [{**p, "_pairs_file": points_dir / f"{p['key']}.json"} for p in load_json(results_path)["points"]
+            if systems is None or p["config"]["system"] in systems]
+
+
+def protocol(point):
+    return {k: point["config"][k] for k in PROTOCOL_KEYS}
+
+
+def check_same_protocol(points):
+    """Raise ValueError when two points differ in pairs, channel, code or judge."""
+    first = protocol(points[0])
+    for point in points[1:]:
+        if protocol(point) != first:
+            raise ValueError(f"{point['key']} was measured with {protocol(point)}, not {first}")
+
+
+def paired_differences(point, reference):
     """Per-pair (this − reference) relevance loss and answer match, mean and standard error.
 
     The pairs and the channel fades are shared by every system of the sweep, so the
     paired difference is tighter than the two independent standard errors. None when
     the per-pair files are not there.
     """
-    paths = [points_dir / f"{p['key']}.json" for p in (point, reference)]
+    paths = [p["_pairs_file"] for p in (point, reference)]
     if not all(path.exists() for path in paths):
         return None
     mine, ref = (load_json(path)["pairs"] for path in paths)
@@ -93,10 +117,10 @@ def paired_differences(points_dir, point, reference):
             "answer_match_rate": {"mean": match[0], "se": match[1]}}
 
 
-def per_segment_length(results, points_dir):
+def per_segment_length(points):
     """One entry per bundle of the sweep, sorted by ``l_s``."""
     by_model = {}
-    for point in results["points"]:
+    for point in points:
         by_model.setdefault(point["config"]["model"], []).append(point)
     entries = []
     for model, points in by_model.items():
@@ -107,6 +131,9 @@ def per_segment_length(results, points_dir):
                         "channel_symbols_per_image": points[0]["link"]["channel_symbols_per_image"],
                         "points": points})
     entries.sort(key=lambda e: e["segment_length"])
+    lengths = [e["segment_length"] for e in entries]
+    if len(set(lengths)) != len(lengths):
+        raise ValueError(f"two bundles share a segment length: {[(e['system'], e['segment_length']) for e in entries]}")
     reference = next((e for e in entries if e["segment_length"] == REFERENCE_SEGMENT_LENGTH), None)
     for entry in entries:
         ref_points = {p["config"]["esno_db"]: p for p in reference["points"]} if reference else {}
@@ -115,7 +142,7 @@ def per_segment_length(results, points_dir):
              "answer_match_rate": p["metrics"]["answer_match_rate"], "n_lost": p["metrics"]["n_lost"],
              "psnr_db": p["metrics"]["psnr_db"], "codeword_failure_rate": p["link"]["codeword_failure_rate"],
              "elapsed_s": p["elapsed_s"],
-             "vs_reference": (paired_differences(points_dir, p, ref_points[p["config"]["esno_db"]])
+             "vs_reference": (paired_differences(p, ref_points[p["config"]["esno_db"]])
                               if p["config"]["esno_db"] in ref_points and entry is not reference else None)}
             for p in entry["points"]]
     return entries
@@ -193,10 +220,20 @@ def main(argv=None):
     parser.add_argument("--sweep", default=str(HERE / "results.json"), help="segment sweep results.json")
     parser.add_argument("--jpeg2000", default=str(HERE.parent / "sweep" / "results.json"),
                         help="results.json with the JPEG2000 budget points")
+    parser.add_argument("--reuse", nargs=2, action="append", default=[], metavar=("RESULTS_JSON", "SYSTEM"),
+                        help="also take SYSTEM's points from another sweep of the same protocol "
+                             "(e.g. the l_s = 8 bundle from results/sweep)")
     parser.add_argument("--out", default=str(HERE), help="output folder")
     args = parser.parse_args(argv)
     results, jpeg_results = load_json(args.sweep), load_json(args.jpeg2000)
-    entries = per_segment_length(results, pathlib.Path(args.sweep).parent / "points")
+    points = load_points(args.sweep)
+    for path, system in args.reuse:
+        reused = load_points(path, {system})
+        if not reused:
+            raise ValueError(f"{path} has no points of system {system!r}")
+        points += reused
+    check_same_protocol(points)
+    entries = per_segment_length(points)
     curve = jpeg2000_curve(jpeg_results, COMPARISON_ESNO_DB)
     if not curve:
         raise ValueError(f"{args.jpeg2000} has no JPEG2000 point at {COMPARISON_ESNO_DB} dB")
@@ -206,12 +243,17 @@ def main(argv=None):
     plot_fig5(entries, out / "fig5_relevance_amr_vs_esno.png")
     plot_fig6(entries, curve, COMPARISON_ESNO_DB, out / "fig6_symbols_per_image.png")
     summary = {"schema": "uoisc-segment-sweep-summary/1", "sweep_commit": results["commit"],
-               "sweep_command": results["command"], "jpeg2000_source": {
+               "sweep_command": results["command"],
+               "reused": [{"results": path, "system": system, "commit": load_json(path)["commit"],
+                           "command": load_json(path)["command"]} for path, system in args.reuse],
+               "jpeg2000_source": {
                    "commit": jpeg_results["commit"], "command": jpeg_results["command"],
                    "curve_at_esno_db": COMPARISON_ESNO_DB,
                    "curve": [{"system": s, "channel_symbols_per_image": n, "answer_match_rate": a}
                              for s, n, a in curve]},
                "segment_lengths": [{k: v for k, v in e.items() if k != "points"} for e in entries]}
+    summary["summary_command"] = "python results/segment-sweep/summarize.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
     with open(out / "summary.json", "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
