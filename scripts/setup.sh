@@ -56,6 +56,13 @@ cmake_log="$VENV/uoisc-cmake.log"
 { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" -DPYTHON_EXECUTABLE="$PY" &&
     cmake --build "$BUILD" -j2 && cmake --install "$BUILD"; } >"$cmake_log" 2>&1 ||
     { cat "$cmake_log" >&2; log "CMake failed (log: $cmake_log)"; exit 1; }
+# A module or block file renamed or removed in the source must not linger in the venv:
+# a stale copy once hid an import that only a clean clone showed to be broken.
+find "$VENV" \( -path '*/gnuradio/uoisc/*.py' -o -path '*/gnuradio/uoisc/*.py[co]' -o -path '*/grc/blocks/uoisc_*.block.yml' \) -type f |
+    grep -vxFf "$BUILD/install_manifest.txt" | while read -r stale; do
+        log "removing $stale (no longer installed by the build)"
+        rm -f "$stale"
+    done
 
 # 5. Environment for GRC, grcc and the tests.
 cat >"$VENV/uoisc-env.sh" <<ENV
