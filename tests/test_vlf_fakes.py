@@ -22,10 +22,21 @@ class FakeEmbeddingBackbone(nn.Module):
         self.projection = nn.Linear(8 * (image_size // 8) ** 2, embed_dim)
         self.text_embedding = nn.Embedding(997, text_width)
         self.text_mlp = nn.Linear(text_width, text_width)
+        self.register_buffer("mean", torch.full((1, 3, 1, 1), 0.5))
+        self.register_buffer("std", torch.full((1, 3, 1, 1), 0.25))
+        self.context_length = 6
         self.requires_grad_(False)
 
     def normalize(self, images):
-        return (images - 0.5) / 0.25
+        return (images - self.mean) / self.std
+
+    def tokenize(self, texts):
+        """Word-length ids (1 + letters), zero padded to context_length: enough to vary the query."""
+        ids = torch.zeros(len(texts), self.context_length, dtype=torch.int64)
+        for row, text in zip(ids, texts):
+            words = [1 + len(w) for w in text.split()][:self.context_length]
+            row[:len(words)] = torch.tensor(words)
+        return ids
 
     def image_embedding(self, images):
         hidden = torch.tanh(self.patch(images)).flatten(1)
@@ -53,3 +64,9 @@ def test_fake_backbone_text_features_and_mask_shapes():
     ids = torch.tensor([[5, 7, 0, 0], [3, 0, 0, 0]])
     assert backbone.text_token_features(ids).shape == (2, 4, 12)
     assert backbone.text_token_mask(ids).sum().item() == 3
+
+
+def test_fake_tokenize_pads_to_context_length():
+    """tokenize gives N x context_length int64 with zeros after the words."""
+    ids = FakeEmbeddingBackbone().tokenize(["a bb", "ccc"])
+    assert ids.tolist() == [[2, 3, 0, 0, 0, 0], [4, 0, 0, 0, 0, 0]]

@@ -94,6 +94,9 @@ class CaptionDecoder(nn.Module):
         self.mapping = nn.Sequential(nn.Linear(config.embed_dim, 2 * width), nn.GELU(),
                                      nn.Linear(2 * width, prefix * width))
         self.token_embedding = nn.Embedding(len(self.vocabulary), width)
+        # GPT-2's small init: with tied weights, nn.Embedding's N(0, 1) would start
+        # the logits at a scale of sqrt(width) and the loss far above log(V).
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
         self.position_embedding = nn.Parameter(torch.randn(prefix + config.max_len, width) * 0.02)
         layer = nn.TransformerEncoderLayer(width, config.heads, 4 * width, config.dropout,
                                            activation="gelu", batch_first=True, norm_first=True)
