@@ -15,23 +15,31 @@ name                  shape, dtype            meaning
 Next to ``denoiser.onnx``, ``denoiser.json`` carries the diffusion config, the
 ``alpha_bar`` table the DDIM update needs (so the sampler never recomputes the schedule and
 cannot disagree with training) and the graph's sha256. The sampler equations are in
-``uoisc_train.vlf.diffusion_onnx_sampler`` and ``docs/vlf.md``.
+``uoisc_train.vlf.diffusion_onnx_sampler`` and ``docs/vlf.md``. Weights that are exact in
+fp16 (a model folder's always are) are stored as fp16 + Cast (``onnx_graph``), halving the file.
+
+Command line (from a trained model folder)::
+
+    python -m uoisc_train.vlf.diffusion_export models/uoisc-tiny-vlf-generator runs/vlf-denoiser
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from uoisc_runtime import sha256_file
+from uoisc_train.onnx_graph import finalize_graph
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
 
 __all__ = ["DENOISER_FILE", "DENOISER_META_FILE", "DENOISER_FORMAT_VERSION", "OPSET",
-           "export_denoiser", "check_denoiser_parity"]
+           "export_denoiser", "check_denoiser_parity", "main"]
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +94,8 @@ def export_denoiser(model: FeatureToImageDiffusion, out_dir: str | Path, toleran
     torch.onnx.export(model.unet, _example_inputs(model, 2, 0), str(onnx_path),
                       input_names=list(INPUT_NAMES), output_names=["eps"], dynamic_axes=batch_axis,
                       opset_version=OPSET, dynamo=False)
+    size = model.config.sample_size
+    finalize_graph(onnx_path, {"eps": ["batch", 3, size, size]})
     error = check_denoiser_parity(model, onnx_path)
     if error > tolerance:
         raise RuntimeError(f"exported denoiser differs from torch by {error:.3g} > {tolerance:g}")
@@ -96,3 +106,19 @@ def export_denoiser(model: FeatureToImageDiffusion, out_dir: str | Path, toleran
     (out_dir / DENOISER_META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
     _log.info("exported denoiser to %s (parity error %.2g)", onnx_path, error)
     return meta
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Export the denoiser of a generator model folder; returns the written metadata."""
+    from uoisc_train.vlf.diffusion_artefact import load_generator
+    parser = argparse.ArgumentParser(prog="python -m uoisc_train.vlf.diffusion_export",
+                                     description="Export one step of a VLF generator's denoiser to ONNX.")
+    parser.add_argument("model_dir", help="generator model folder (save_generator_artefact)")
+    parser.add_argument("out_dir", help="folder for denoiser.onnx and denoiser.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return export_denoiser(load_generator(args.model_dir), args.out_dir)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
