@@ -148,12 +148,17 @@ def per_segment_length(points):
     return entries
 
 
-def jpeg2000_curve(sweep_results, esno_db):
-    """``[(system, symbols, amr)]`` of the JPEG2000 budgets at one Es/N0, by symbols."""
+def jpeg2000_curve(points, like, esno_db):
+    """``[(system, symbols, amr)]`` of the JPEG2000 budgets at one Es/N0, by symbols.
+
+    Args:
+        points: points of a sweep with JPEG2000 budgets.
+        like: a point of the segment sweep; only JPEG2000 points of its protocol are taken.
+        esno_db: the Es/N0.
+    """
     curve = [(p["config"]["system"], p["link"]["channel_symbols_per_image"], p["metrics"]["answer_match_rate"])
-             for p in sweep_results["points"]
-             if p["config"]["system"].startswith("jpeg2000") and p["config"]["esno_db"] == esno_db
-             and p["config"]["fading"] == "rayleigh" and p["config"]["split"] == "test_zeroshot"]
+             for p in points if p["config"]["system"].startswith("jpeg2000")
+             and p["config"]["esno_db"] == esno_db and protocol(p) == protocol(like)]
     return sorted(curve, key=lambda c: c[1])
 
 
@@ -234,9 +239,10 @@ def main(argv=None):
         points += reused
     check_same_protocol(points)
     entries = per_segment_length(points)
-    curve = jpeg2000_curve(jpeg_results, COMPARISON_ESNO_DB)
+    curve = jpeg2000_curve(jpeg_results["points"], points[0], COMPARISON_ESNO_DB)
     if not curve:
-        raise ValueError(f"{args.jpeg2000} has no JPEG2000 point at {COMPARISON_ESNO_DB} dB")
+        raise ValueError(f"{args.jpeg2000} has no JPEG2000 point at {COMPARISON_ESNO_DB} dB with the protocol "
+                         f"{protocol(points[0])}")
     for entry in entries:
         entry["jpeg2000"] = jpeg2000_comparison(entry, curve, COMPARISON_ESNO_DB)
     out = pathlib.Path(args.out)
