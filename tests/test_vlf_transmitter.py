@@ -123,3 +123,15 @@ def test_backbone_config_mismatch_is_refused():
     """A backbone whose embedding size differs from the config is refused at construction."""
     with pytest.raises(ValueError, match="embed_dim"):
         VlfTransmitter(VlfConfig(embed_dim=32, image_size=SIZE), FakeEmbeddingBackbone(embed_dim=E))
+
+
+def test_score_quantizer_is_perfect_on_codewords_and_worse_elsewhere():
+    """Features that are exactly codewords score cosine 1 and MSE 0; perturbed ones score less."""
+    from uoisc_train.vlf.compare_quantizers import score_quantizer
+    transmitter = make_transmitter(quantizer="vq")
+    with torch.no_grad():
+        codewords = transmitter.dequantize(torch.randint(0, 8, (5, transmitter.config.n_codes)))
+    perfect = score_quantizer(transmitter, codewords)
+    assert perfect["cosine_mean"] == pytest.approx(1.0, abs=1e-6) and perfect["mse"] < 1e-12
+    noisy = score_quantizer(transmitter, codewords + 0.3 * torch.randn(codewords.shape))
+    assert noisy["cosine_mean"] < 1.0 and noisy["mse"] > 0
