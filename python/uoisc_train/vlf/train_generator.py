@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-steps", type=int, default=10, help="DDIM steps of the evaluation")
     run.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0], help="guidance scales evaluated")
     run.add_argument("--figure", default=None, help="write a PNG grid of samples here")
+    run.add_argument("-d", "--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     run.add_argument("--export", default=None, help="write the trained model folder here")
@@ -93,6 +94,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--eval-scenes, --max-seconds and --feature-noise-std must be >= 0")
     if not 0 < args.ema_decay < 1:
         parser.error(f"--ema-decay must be in (0, 1), got {args.ema_decay}")
+    if args.device != "cpu" and not (args.device.startswith("cuda") and torch.cuda.is_available()):
+        parser.error(f"--device {args.device}: only cpu, or cuda when torch sees a GPU")
     if any(g < 0 for g in args.guidance):
         parser.error(f"--guidance values must be >= 0, got {args.guidance}")
     try:
@@ -153,14 +156,14 @@ def train(args: argparse.Namespace, command: str) -> dict:
     if backbone.embed_dim != config.feature_dim:
         raise ValueError(f"the CLIP makes {backbone.embed_dim}-d features, config feature_dim="
                          f"{config.feature_dim}")
-    model = FeatureToImageDiffusion(config)
+    model = FeatureToImageDiffusion(config).to(args.device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     generator = torch.Generator().manual_seed(args.seed)
     step, elapsed = 0, 0.0
     checkpoint = load_checkpoint(run_dir) if args.resume else None
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(checkpoint["model"])  # the checkpoint is on the CPU; load_state_dict copies
         ema.load_state_dict(checkpoint["ema"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         generator.set_state(checkpoint["generator"])
@@ -171,7 +174,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
                 "generator": generator.get_state(), "step": step,
                 "elapsed_s": elapsed + time.monotonic() - started}
 
-    images, features = _training_pairs(args, backbone, config.image_size)
+    images, features = (t.to(args.device) for t in _training_pairs(args, backbone, config.image_size))
     started = time.monotonic()
     model.train()
     with open(run_dir / LOG_NAME, "a") as log, \
@@ -183,9 +186,9 @@ def train(args: argparse.Namespace, command: str) -> dict:
                 break
             for group in optimizer.param_groups:
                 group["lr"] = warmup_cosine_lr(step, args.steps, args.lr, args.warmup_steps)
-            batch = torch.randint(0, len(images), (args.batch_size,), generator=generator)
+            batch = torch.randint(0, len(images), (args.batch_size,), generator=generator).to(args.device)
             noisy_features = features[batch] + args.feature_noise_std * torch.randn(
-                features[batch].shape, generator=generator)
+                features[batch].shape, generator=generator).to(args.device)
             loss = model(images[batch].float() / 255.0, noisy_features, generator)["loss"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -205,7 +208,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
     save_checkpoint(run_dir, state())
     train_wall_s = elapsed + time.monotonic() - started
 
-    shipped = fp16_rounded_copy(ema)
+    shipped = fp16_rounded_copy(ema).cpu()
     metrics = {"step": step, "steps_planned": args.steps}
     if args.eval_scenes:
         started_eval = time.monotonic()
