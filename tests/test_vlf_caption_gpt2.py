@@ -38,13 +38,13 @@ def test_loss_ignores_padding_positions():
 
 
 def test_mapping_learns_with_a_frozen_lm():
-    """With freeze_lm only the mapping network trains, and a few steps lower the loss."""
+    """With freeze_lm only the mapping network trains, and five Adam steps lower the loss."""
     captioner = tiny_captioner(freeze_lm=True)
     assert not any(p.requires_grad for p in captioner.lm.parameters())
     features, tokens = torch.randn(4, E), torch.randint(0, VOCAB, (4, 6))
     optimiser = torch.optim.Adam([p for p in captioner.parameters() if p.requires_grad], lr=1e-2)
     first = float(captioner(features, tokens)["loss"].detach())
-    for _ in range(20):
+    for _ in range(5):
         loss = captioner(features, tokens)["loss"]
         optimiser.zero_grad()
         loss.backward()

@@ -61,7 +61,7 @@ def test_codec_json_describes_the_bundle(tmp_path):
     assert spec["encoder"]["sha256"] == sha256_file(tmp_path / VLF_ENCODER_FILE)
     assert spec["dequantizer"]["sha256"] == sha256_file(tmp_path / VLF_DEQUANTIZER_FILE)
     assert spec["dequantizer"]["outputs"]["feature"]["shape"] == ["batch", E]
-    assert "token_ids" not in spec["encoder"]["inputs"] and spec["tokenizer"] is None
+    assert "token_ids" not in spec["encoder"]["inputs"] and spec["text_alignment"] is False
     assert VlfConfig.from_dict(spec["vlf_config"]) == config
 
 

@@ -175,9 +175,9 @@ def build_vlf_spec(transmitter: VlfTransmitter, model_id: str, files: dict[str, 
                           "normalization": "inside_graph",
                           "mean": [float(v) for v in backbone.mean.flatten()],
                           "std": [float(v) for v in backbone.std.flatten()]},
-        "tokenizer": ({"name": config.backbone, "library": "open_clip",
-                       "context_length": _context_length(transmitter)}
-                      if config.query_modulation else None),
+        # Always a dict, as in UO-ISC bundles; text_alignment says whether the encoder reads it.
+        "tokenizer": {"name": config.backbone, "library": "open_clip",
+                      "context_length": int(backbone.context_length)},
         "encoder": {"file": VLF_ENCODER_FILE, "sha256": files[VLF_ENCODER_FILE],
                     "inputs": encoder_inputs, "outputs": {"indices": indices}},
         "dequantizer": {"file": VLF_DEQUANTIZER_FILE, "sha256": files[VLF_DEQUANTIZER_FILE],
