@@ -38,14 +38,13 @@ from uoisc_train.training.config import apply_overrides
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
 from uoisc_train.vlf.diffusion_artefact import save_generator_artefact
 from uoisc_train.vlf.diffusion_config import DiffusionConfig
-from uoisc_train.vlf.diffusion_eval import answer_match, clip_features, sample_grid
+from uoisc_train.vlf.diffusion_eval import clip_features, evaluate_generator, sample_grid
 from uoisc_train.world import GENERATOR_VERSION
 
 __all__ = ["build_parser", "train", "main"]
 
 _log = logging.getLogger("uoisc_train.vlf.train_generator")
 LOG_NAME = "log.jsonl"
-EVAL_SPLITS = ("test_zeroshot", "test_seen")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,14 +119,6 @@ def _training_pairs(args, backbone, image_size: int) -> tuple[torch.Tensor, torc
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     for average, current in zip(ema.parameters(), model.parameters()):
         average.lerp_(current, 1 - decay)
-
-
-def _evaluate(model, backbone, args) -> dict:
-    judge = load_tiny_judge()
-    return {split: {f"guidance_{g:g}": answer_match(model, backbone, judge, split, args.eval_scenes,
-                                                    args.eval_steps, g)
-                    for g in args.guidance}
-            for split in EVAL_SPLITS}
 
 
 def _write_figure(model, backbone, args, n: int = 8) -> None:
@@ -212,7 +203,9 @@ def train(args: argparse.Namespace, command: str) -> dict:
     metrics = {"step": step, "steps_planned": args.steps}
     if args.eval_scenes:
         started_eval = time.monotonic()
-        metrics.update(eval_steps=args.eval_steps, eval=_evaluate(shipped, backbone, args))
+        metrics.update(eval_steps=args.eval_steps,
+                       eval=evaluate_generator(shipped, backbone, load_tiny_judge(), args.eval_scenes,
+                                               args.eval_steps, args.guidance))
         metrics["eval_wall_s"] = round(time.monotonic() - started_eval, 1)
     record_metrics(run_dir, metrics, train_wall_s)
     if args.figure:
