@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from uoisc_train.vlf import train_generator
 from uoisc_train.vlf.diffusion_artefact import load_generator
