@@ -30,8 +30,25 @@ def test_one_wrong_colour_of_two_objects_halves_colour_accuracy_only():
     reference = "A small red circle on the left and a large blue star at the top, on a plain background."
     generated = "A small green circle on the left and a large blue star at the top, on a plain background."
     scores = caption_scores(reference, generated)
-    assert scores["colour"] == 0.5 and scores["exact"] == 0.0
+    assert scores["colour"] == scores["object"] == 0.5 and scores["exact"] == 0.0
     assert scores["shape"] == scores["size"] == scores["position"] == scores["count"] == 1.0
+
+
+def test_object_order_does_not_matter_except_for_the_exact_match():
+    """Listing the same objects in another order keeps every attribute score at 1 but is not exact."""
+    reference = "A small red circle on the left and a large blue star at the top, on a plain background."
+    swapped = "A large blue star at the top and a small red circle on the left, on a plain background."
+    scores = caption_scores(reference, swapped)
+    assert scores["exact"] == 0.0
+    assert all(scores[key] == 1.0 for key in ("size", "colour", "shape", "position", "object", "count"))
+
+
+def test_attributes_on_the_wrong_objects_fail_the_object_score():
+    """Right colours and shapes, wrongly paired: attribute scores 1, object score 0."""
+    reference = "A small red circle on the left and a small blue star at the top, on a plain background."
+    generated = "A small blue circle on the left and a small red star at the top, on a plain background."
+    scores = caption_scores(reference, generated)
+    assert scores["colour"] == scores["shape"] == 1.0 and scores["object"] == 0.0
 
 
 def test_a_missing_object_counts_against_every_attribute():

@@ -23,6 +23,7 @@ def test_tiny_training_run_exports_a_decoder_that_reloads_and_matches_the_metric
     assert recorded["args"]["train_scenes"] == 40
     expected_keys = {f"{split}/{feature}/{decoding}" for split in ("test_seen", "test_zeroshot")
                      for feature in ("clean", "quantised") for decoding in ("greedy", "beam2")}
+    expected_keys |= {f"{split}/other_scene/greedy" for split in ("test_seen", "test_zeroshot")}
     assert set(metrics["results"]) == expected_keys
     assert metrics["quantised_feature"]["bits"] == 32 * 3
     decoder, config = load_caption_decoder(tmp_path / "model")

@@ -3,15 +3,19 @@
 Both the reference caption and the generated one are parsed with the caption
 template of :func:`uoisc_train.world.scenes.make_caption` ("a {size} {colour}
 {shape} {position}", joined by ", " and " and ", then ", on a {background}
-background."). Objects are compared slot by slot in caption order (the
-generator lists them in drawing order); a missing or extra object counts as
-wrong for every attribute of the missing slots, so the per-attribute accuracy is
-``correct slots / max(reference objects, generated objects)``.
+background."). Attributes are compared as multisets, not slot by slot: the
+generator lists objects in drawing order, which the image does not show (except
+through occlusion), so a caption naming the right objects in another order must
+not be scored wrong. Per attribute, accuracy = size of the multiset intersection /
+``max(reference objects, generated objects)``: a missing or extra object costs
+one slot of every attribute. ``object`` scores whole (size, colour, shape) triples
+the same way.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,17 +67,22 @@ def caption_scores(reference: str, generated: str) -> dict[str, float]:
 
     Returns:
         ``exact`` (1.0 when the strings are equal), one accuracy per entry of
-        :data:`ATTRIBUTES`, ``count`` (same number of objects), ``background``.
+        :data:`ATTRIBUTES` and ``object`` (order-free, see the module docstring),
+        ``count`` (same number of objects), ``background``.
     """
     truth, guess = parse_caption(reference), parse_caption(generated)
     slots = max(len(truth.objects), len(guess.objects), 1)
+
+    def overlap(key) -> float:
+        common = Counter(map(key, truth.objects)) & Counter(map(key, guess.objects))
+        return sum(common.values()) / slots
+
     scores = {"exact": float(reference.strip() == generated.strip()),
               "count": float(len(truth.objects) == len(guess.objects)),
               "background": float(truth.background is not None and truth.background == guess.background)}
     for attribute in ATTRIBUTES:
-        hits = sum(getattr(t, attribute) == getattr(g, attribute)
-                   for t, g in zip(truth.objects, guess.objects))
-        scores[attribute] = hits / slots
+        scores[attribute] = overlap(lambda o: getattr(o, attribute))
+    scores["object"] = overlap(lambda o: (o.size, o.colour, o.shape))
     return scores
 
 

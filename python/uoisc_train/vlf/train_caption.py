@@ -12,7 +12,8 @@ a per-sample std drawn uniformly in ``[0, noise_std]``, so one decoder reads cle
 and quantised features alike. Evaluation: caption exact match and per-attribute
 accuracy (``caption_metrics``) on ``test_seen`` and ``test_zeroshot`` scenes of
 another seed stream, greedy and beam search, from the clean feature and from the
-feature after a VQ transmitter (k-means codebooks fitted on the training features).
+feature after a VQ transmitter (k-means codebooks fitted on the training features),
+against the same decoder fed another scene's feature (its language prior alone).
 """
 
 from __future__ import annotations
@@ -102,7 +103,12 @@ def _captions_and_features(backbone, split: str, n: int, seed: int) -> tuple[lis
 
 def evaluate_decoder(decoder: CaptionDecoder, backbone, transmitter: VlfTransmitter | None,
                      n_scenes: int, beam_size: int) -> dict[str, Any]:
-    """Caption metrics per split, feature (clean / quantised) and decoding (greedy / beam k)."""
+    """Caption metrics per split, feature and decoding (greedy / beam k).
+
+    Features: ``clean`` (the embedding), ``quantised`` (through ``transmitter``, if
+    given) and ``other_scene`` (another scene's clean feature, greedy only: the
+    chance level of this decoder on this data).
+    """
     results: dict[str, Any] = {}
     for split in EVAL_SPLITS:
         references, features = _captions_and_features(backbone, split, n_scenes, EVAL_SEED)
@@ -110,8 +116,12 @@ def evaluate_decoder(decoder: CaptionDecoder, backbone, transmitter: VlfTransmit
         if transmitter is not None:
             with torch.no_grad():
                 variants["quantised"] = transmitter.dequantize(transmitter.quantize_feature(features))
+        # No-information reference: each scene scored against the caption of another
+        # scene's feature, i.e. what the decoder's language prior alone achieves.
+        variants["other_scene"] = features.roll(1, dims=0)
         for feature_name, feature in variants.items():
-            for beam in sorted({1, beam_size}):
+            beams = [1] if feature_name == "other_scene" else sorted({1, beam_size})
+            for beam in beams:
                 decoding = "greedy" if beam == 1 else f"beam{beam}"
                 metrics = caption_metrics(references, decoder.caption(feature, beam_size=beam))
                 results[f"{split}/{feature_name}/{decoding}"] = metrics
