@@ -59,7 +59,7 @@ cmake_log="$VENV/uoisc-cmake.log"
 # A module or block file renamed or removed in the source must not linger in the venv:
 # a stale copy once hid an import that only a clean clone showed to be broken.
 find "$VENV" \( -path '*/gnuradio/uoisc/*.py' -o -path '*/gnuradio/uoisc/*.py[co]' -o -path '*/grc/blocks/uoisc_*.block.yml' \) -type f |
-    grep -vxFf "$BUILD/install_manifest.txt" | while read -r stale; do
+    { grep -vxFf "$BUILD/install_manifest.txt" || true; } | while read -r stale; do
         log "removing $stale (no longer installed by the build)"
         rm -f "$stale"
     done
