@@ -13,7 +13,7 @@ from uoisc_train.clip import load_tiny_clip
 from uoisc_train.clip.evaluate import EVAL_SEED, generate_scenes, images_to_tensor
 from uoisc_train.clip.tiny import models_dir
 from uoisc_train.vlf.diffusion_artefact import load_generator
-from uoisc_train.vlf.diffusion_eval import clip_features
+from uoisc_train.vlf.scene_features import embed_images
 
 from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
 
@@ -49,8 +49,8 @@ def test_generated_images_point_back_to_their_own_feature(generator):
     average (with no conditioning, both means would be equal in expectation)."""
     backbone = load_tiny_clip()
     scenes = generate_scenes("test_seen", 16, EVAL_SEED)
-    features = clip_features(backbone, images_to_tensor(np.stack([s.image for s in scenes])))
-    cosine = clip_features(backbone, generator.sample(features, steps=10, guidance=3.0, seed=0)) @ features.T
+    features = embed_images(backbone, images_to_tensor(np.stack([s.image for s in scenes])))
+    cosine = embed_images(backbone, generator.sample(features, steps=10, guidance=3.0, seed=0)) @ features.T
     off_diagonal = cosine[~torch.eye(16, dtype=torch.bool)]
     # 16 diagonal values vs 240 others: demand a gap of 3 standard errors of the diagonal mean.
     assert cosine.diagonal().mean() - off_diagonal.mean() > 3 * cosine.diagonal().std() / 4

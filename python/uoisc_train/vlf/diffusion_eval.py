@@ -32,20 +32,13 @@ from PIL import Image
 
 from uoisc_train.clip.evaluate import EVAL_SEED, generate_scenes, images_to_tensor
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
+from uoisc_train.vlf.scene_features import embed_images
 
-__all__ = ["EVAL_SEED", "EVAL_SPLITS", "clip_features", "answer_match", "evaluate_generator",
+__all__ = ["EVAL_SEED", "EVAL_SPLITS", "answer_match", "evaluate_generator",
            "sample_grid", "main"]
 
 #: Splits the generator is evaluated on (the codec's test splits).
 EVAL_SPLITS = ("test_zeroshot", "test_seen")
-
-
-@torch.no_grad()
-def clip_features(backbone, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    """``ClipBackbone.image_embedding`` of ``N x 3 x H x W`` images in [0, 1], in batches."""
-    chunks = [backbone.image_embedding(backbone.normalize(images[start:start + batch]))
-              for start in range(0, len(images), batch)]
-    return torch.cat(chunks)
 
 
 @torch.no_grad()
@@ -70,7 +63,7 @@ def answer_match(model: FeatureToImageDiffusion, backbone, judge, split: str, n_
     """
     scenes = generate_scenes(split, n_scenes, seed, model.config.image_size)
     originals = images_to_tensor(np.stack([s.image for s in scenes]))
-    features = clip_features(backbone, originals)
+    features = embed_images(backbone, originals)
     generated = torch.cat([model.sample(features[start:start + batch], steps, guidance,
                                         seed=sample_seed + start // batch)
                            for start in range(0, n_scenes, batch)])
@@ -79,7 +72,7 @@ def answer_match(model: FeatureToImageDiffusion, backbone, judge, split: str, n_
     before, after = judge.answer(originals, questions), judge.answer(generated, questions)
     unrelated = judge.answer(originals.roll(1, dims=0), questions)
     rate = lambda a, b: float(np.mean([x == y for x, y in zip(a, b)]))  # noqa: E731
-    cosine = clip_features(backbone, generated) @ features.T  # generated x sent, N x N
+    cosine = embed_images(backbone, generated) @ features.T  # generated x sent, N x N
     off_diagonal = ~torch.eye(n_scenes, dtype=torch.bool)
     return {"answer_match_rate": rate(before, after), "judge_accuracy_original": rate(before, truth),
             "judge_accuracy_generated": rate(after, truth), "unrelated_match_rate": rate(before, unrelated),

@@ -38,7 +38,8 @@ from uoisc_train.training.config import apply_overrides
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
 from uoisc_train.vlf.diffusion_artefact import save_generator_artefact
 from uoisc_train.vlf.diffusion_config import DiffusionConfig
-from uoisc_train.vlf.diffusion_eval import clip_features, evaluate_generator, sample_grid
+from uoisc_train.vlf.diffusion_eval import evaluate_generator, sample_grid
+from uoisc_train.vlf.scene_features import embed_images
 from uoisc_train.world import GENERATOR_VERSION
 
 __all__ = ["build_parser", "train", "main"]
@@ -112,7 +113,7 @@ def _training_pairs(args, backbone, image_size: int) -> tuple[torch.Tensor, torc
     """Scene images (uint8 ``S x 3 x H x W``) and their clean CLIP features (``S x E``)."""
     scenes = generate_scenes("train", args.train_scenes, args.data_seed, image_size)
     images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).contiguous()
-    return images, clip_features(backbone, images.float() / 255.0)
+    return images, embed_images(backbone, images.float() / 255.0)
 
 
 @torch.no_grad()
@@ -125,7 +126,7 @@ def _write_figure(model, backbone, args, n: int = 8) -> None:
     """Rows: originals of ``test_zeroshot``, then one row of samples per guidance scale."""
     scenes = generate_scenes("test_zeroshot", n, 999_999, model.config.image_size)
     originals = images_to_tensor(np.stack([s.image for s in scenes]))
-    features = clip_features(backbone, originals)
+    features = embed_images(backbone, originals)
     rows = [originals] + [model.sample(features, args.eval_steps, g, seed=0) for g in args.guidance]
     sample_grid(rows).save(args.figure)
     _log.info("sample grid written to %s (rows: originals, guidance %s)", args.figure, args.guidance)
