@@ -6,7 +6,12 @@ Transmitter: ``config`` (:class:`VlfConfig`), ``quantizers``, ``transmitter``
 (:class:`CaptionDecoder`), ``caption_metrics``, ``caption_artefact``,
 ``train_caption``; the GPT-2 path ``caption_gpt2`` is imported on its own because
 it needs transformers. ``scene_features`` gives the VLF feature of generated
-scenes to every trainer. See ``docs/vlf.md``.
+scenes to every trainer. Image receiver: ``diffusion_config``
+(:class:`DiffusionConfig`), ``diffusion_unet``, ``diffusion_schedule``, ``diffusion``
+(:class:`FeatureToImageDiffusion`), ``diffusion_artefact``, ``diffusion_eval``,
+``train_generator``; ``diffusion_export`` (ONNX denoiser, imports onnx) and
+``diffusion_onnx_sampler`` (numpy DDIM) and the diffusers path ``unclip`` are imported on
+their own. See ``docs/vlf.md``.
 """
 
 from uoisc_train.vlf.caption import CaptionDecoder, CaptionDecoderConfig
@@ -14,6 +19,9 @@ from uoisc_train.vlf.caption_artefact import load_caption_decoder, save_caption_
 from uoisc_train.vlf.caption_metrics import caption_metrics, caption_scores, parse_caption
 from uoisc_train.vlf.caption_vocab import CaptionVocabulary
 from uoisc_train.vlf.config import QUANTIZERS, VlfConfig
+from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
+from uoisc_train.vlf.diffusion_artefact import load_generator, save_generator_artefact
+from uoisc_train.vlf.diffusion_config import DiffusionConfig
 from uoisc_train.vlf.quantizers import ScalarQuantizer, fit_codebooks
 from uoisc_train.vlf.scene_features import embed_images, embed_scenes, images_to_tensor
 from uoisc_train.vlf.transmitter import VlfTransmitter
@@ -23,4 +31,5 @@ __all__ = [
     "CaptionVocabulary", "CaptionDecoder", "CaptionDecoderConfig", "load_caption_decoder",
     "save_caption_decoder", "caption_metrics", "caption_scores", "parse_caption",
     "embed_images", "embed_scenes", "images_to_tensor",
+    "DiffusionConfig", "FeatureToImageDiffusion", "load_generator", "save_generator_artefact",
 ]
