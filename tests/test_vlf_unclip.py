@@ -93,3 +93,34 @@ def test_incomplete_local_folder_names_the_missing_components(tmp_path):
         load_stable_unclip(str(tmp_path))
     with pytest.raises(UnclipWeightsUnavailableError, match="model_index.json"):
         load_stable_unclip(str(tmp_path / "vae"))
+
+
+class _RecordingPipeline:
+    """Stands in for StableUnCLIPImg2ImgPipeline: records the call, returns out-of-range pixels."""
+
+    def __init__(self, embed_dim):
+        self.unet = type("Unet", (), {"config": type("Config", (), {
+            "projection_class_embeddings_input_dim": 2 * embed_dim})(), "dtype": torch.float32})()
+        self.device = torch.device("cpu")
+        self.calls = []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        n = kwargs["image_embeds"].shape[0]
+        return type("Output", (), {"images": torch.full((n, 3, 4, 4), 1.5)})()
+
+
+def test_generate_with_stable_unclip_passes_embeddings_and_checks_their_width():
+    """The embeddings reach the pipeline with an empty prompt per image, the noise level and a
+    seeded generator; pixels come back clamped to [0, 1]; a width the U-Net was not trained on
+    is refused before any work."""
+    from uoisc_train.vlf.unclip import generate_with_stable_unclip
+    pipeline = _RecordingPipeline(embed_dim=8)
+    images = generate_with_stable_unclip(pipeline, torch.randn(2, 8), steps=3, guidance=5.0,
+                                         noise_level=100, seed=4)
+    call = pipeline.calls[0]
+    assert call["prompt"] == ["", ""] and call["noise_level"] == 100 and call["num_inference_steps"] == 3
+    assert call["generator"].initial_seed() == 4 and call["output_type"] == "pt"
+    assert images.shape == (2, 3, 4, 4) and images.max() == 1.0
+    with pytest.raises(ValueError, match="N x 8"):
+        generate_with_stable_unclip(pipeline, torch.randn(2, 1024))
