@@ -1,7 +1,6 @@
 """The shipped caption decoder (models/uoisc-tiny-vlf-caption): loads hash-checked and reads colours."""
 
 import pytest
-import torch
 
 from uoisc_train.vlf.caption_artefact import load_caption_decoder, tiny_caption_dir
 

@@ -16,8 +16,6 @@ channel; ``forward`` is the training pass.
 
 from __future__ import annotations
 
-import logging
-
 import torch
 from torch import Tensor, nn
 
@@ -27,8 +25,6 @@ from uoisc_train.vlf.config import VlfConfig
 from uoisc_train.vlf.quantizers import ScalarQuantizer, fit_codebooks
 
 __all__ = ["VlfTransmitter"]
-
-_log = logging.getLogger(__name__)
 
 
 class VlfTransmitter(nn.Module):
