@@ -22,7 +22,7 @@ def trained_decoder():
     tokens = decoder.vocabulary.batch(["A cat.", "A red circle.", "A small blue star at the top."], 12)
     features = torch.randn(3, E, generator=torch.Generator().manual_seed(1))
     optimiser = torch.optim.Adam(decoder.parameters(), lr=3e-3)
-    for _ in range(40):
+    for _ in range(20):
         loss = decoder(features, tokens)["loss"]
         optimiser.zero_grad()
         loss.backward()
