@@ -5,8 +5,8 @@ Transmitter: ``config`` (:class:`VlfConfig`), ``quantizers``, ``transmitter``
 ``compare_quantizers``. Text receiver: ``caption_vocab``, ``caption``
 (:class:`CaptionDecoder`), ``caption_metrics``, ``caption_artefact``,
 ``caption_export`` (ONNX + numpy greedy decoding), ``train_caption``; the GPT-2
-path ``caption_gpt2`` is imported on its own because it needs transformers. ``scene_features`` gives the VLF feature of generated
-scenes to every trainer. Image receiver: ``diffusion_config``
+path ``caption_gpt2`` is imported on its own because it needs transformers.
+``scene_features`` gives the VLF feature of generated scenes to every trainer. Image receiver: ``diffusion_config``
 (:class:`DiffusionConfig`), ``diffusion_unet``, ``diffusion_schedule``, ``diffusion``
 (:class:`FeatureToImageDiffusion`), ``diffusion_artefact``, ``diffusion_eval``,
 ``train_generator``; ``diffusion_export`` (ONNX denoiser, imports onnx) and
