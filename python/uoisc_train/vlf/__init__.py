@@ -6,8 +6,8 @@ Transmitter: ``config`` (:class:`VlfConfig`), ``quantizers``, ``transmitter``
 (:class:`CaptionDecoder`), ``caption_metrics``, ``caption_artefact``,
 ``caption_export`` (ONNX + numpy greedy decoding), ``train_caption``; the GPT-2
 path ``caption_gpt2`` is imported on its own because it needs transformers.
-``scene_features`` gives the VLF feature of generated scenes to every trainer. Image receiver: ``diffusion_config``
-(:class:`DiffusionConfig`), ``diffusion_unet``, ``diffusion_schedule``, ``diffusion``
+``scene_features`` gives the VLF feature of generated scenes to every trainer.
+Image receiver: ``diffusion_config`` (:class:`DiffusionConfig`), ``diffusion_unet``, ``diffusion_schedule``, ``diffusion``
 (:class:`FeatureToImageDiffusion`), ``diffusion_artefact``, ``diffusion_eval``,
 ``train_generator``; ``diffusion_export`` (ONNX denoiser, imports onnx) and
 ``diffusion_onnx_sampler`` (numpy DDIM) and the diffusers path ``unclip`` are imported on
