@@ -8,8 +8,10 @@ Features: the shipped tiny CLIP's ``image_embedding`` of generated scenes. Each
 quantiser is fitted on ``train`` scenes (k-means codebooks / quantile ranges) and
 scored on ``test_seen`` and ``test_zeroshot`` scenes of another seed stream by the
 mean cosine similarity of the dequantised feature to the original (what the
-receivers see) and the mean squared error per element. Every geometry of a row
-sends exactly the same number of bits per image.
+receivers see) and the mean squared error per element. With ``--caption-decoder``
+the shipped caption decoder also captions every split's dequantised features
+(greedy) and the caption metrics are recorded per geometry. Every geometry of a
+row sends exactly the same number of bits per image.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-scenes", type=int, default=200, help="scenes per test split")
     parser.add_argument("--seed", type=int, default=0, help="training dataset seed and k-means seed")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--caption-decoder", nargs="?", const="", default=None, metavar="FOLDER",
+                        help="also score captions of the dequantised features with this caption "
+                             "decoder folder (no value: the shipped one)")
     return parser
 
 
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     """CLI entry point; returns the results dict (also written to ``--out``)."""
     from uoisc_train.clip import load_tiny_clip
     from uoisc_train.clip.evaluate import generate_scenes
+    from uoisc_train.vlf.caption_metrics import caption_metrics
     from uoisc_train.vlf.scene_features import embed_scenes
     from uoisc_train.vlf.train_caption import EVAL_SEED, EVAL_SPLITS
 
@@ -86,6 +92,12 @@ def main(argv: list[str] | None = None) -> dict:
     train = embed_scenes(backbone, generate_scenes("train", args.fit_scenes, args.seed))
     tests = {split: embed_scenes(backbone, generate_scenes(split, args.eval_scenes, EVAL_SEED))
              for split in EVAL_SPLITS}
+    captioner = None
+    if args.caption_decoder is not None:
+        from uoisc_train.vlf.caption_artefact import load_caption_decoder
+        captioner, _ = load_caption_decoder(args.caption_decoder or None)
+        scenes = {split: generate_scenes(split, args.eval_scenes, EVAL_SEED) for split in EVAL_SPLITS}
+        references = {split: [s.caption for s in scenes[split]] for split in EVAL_SPLITS}
     rows = []
     for quantizer, changes in GEOMETRIES:
         config = VlfConfig(embed_dim=backbone.embed_dim, quantizer=quantizer, **changes)
@@ -93,6 +105,11 @@ def main(argv: list[str] | None = None) -> dict:
         transmitter.fit_quantizer(train, seed=args.seed)
         row = {"quantizer": quantizer, **changes, "bits": config.bits_per_feature,
                **{split: score_quantizer(transmitter, features) for split, features in tests.items()}}
+        if captioner is not None:
+            for split, features in tests.items():
+                with torch.no_grad():
+                    restored = transmitter.dequantize(transmitter.quantize_feature(features))
+                row[split]["caption"] = caption_metrics(references[split], captioner.caption(restored))
         _log.info("%s", row)
         rows.append(row)
     results = {"command": " ".join([parser.prog, *(sys.argv[1:] if argv is None else argv)]),
