@@ -4,15 +4,17 @@
 #
 """The segment-length sweep (paper Figs. 5-6) from what ``uoisc-eval`` stored.
 
-Reads this folder's ``results.json`` (one bundle per segment length ``l_s``, all
-through the same flowgraph, pairs and fades), the JPEG2000 budget points of
-``results/sweep/results.json`` (same protocol), each bundle's ``codec.json`` and
+Reads this folder's ``results.json`` (one bundle per segment length ``l_s``, and
+JPEG2000 at some of their symbol counts, all through the same flowgraph, pairs and
+fades), the JPEG2000 budget points of ``results/sweep/results.json`` (only those of
+the same protocol), each bundle's ``codec.json`` and
 clean-channel ``metrics.json`` and, when present, the per-pair scores in
 ``points/`` (for paired standard errors against the ``l_s`` = 8 bundle). Writes:
 
 - ``summary.json``: per ``l_s`` the bits and channel symbols per image, relevance
-  loss and answer match rate (AMR) per Es/N0, paired differences to ``l_s`` = 8,
-  the clean-channel metrics, and the symbol comparison with JPEG2000;
+  loss and answer match rate (AMR) per Es/N0, paired differences to ``l_s`` = 8 and
+  to JPEG2000 at the same symbols, the clean-channel metrics, and the symbols
+  JPEG2000 needs for the same AMR;
 - ``fig5_relevance_amr_vs_esno.png``: relevance loss (eq. 11) and AMR vs Es/N0
   per ``l_s`` (Fig. 5, plus AMR);
 - ``fig6_symbols_per_image.png``: channel symbols per image per ``l_s`` next to
@@ -115,6 +117,25 @@ def paired_differences(point, reference):
     match = mean_and_se([float(a["match"]) - float(b["match"]) for a, b in zip(mine, ref)])
     return {"relevance_loss": {"mean": relevance[0], "se": relevance[1]},
             "answer_match_rate": {"mean": match[0], "se": match[1]}}
+
+
+def is_jpeg2000(point):
+    return point["config"]["system"].startswith("jpeg2000")
+
+
+def same_symbols_jpeg2000(entry, jpeg_points):
+    """Per Es/N0, the JPEG2000 point with exactly this bundle's channel symbols and the paired
+    (bundle − JPEG2000) differences; None when no such budget was measured."""
+    symbols = entry["channel_symbols_per_image"]
+    matching = [p for p in jpeg_points if p["link"]["channel_symbols_per_image"] == symbols]
+    if not matching:
+        return None
+    by_esno = {p["config"]["esno_db"]: p for p in matching}
+    return {"system": matching[0]["config"]["system"], "channel_symbols_per_image": symbols, "vs_esno": [
+        {"esno_db": esno, "answer_match_rate": by_esno[esno]["metrics"]["answer_match_rate"],
+         "relevance_loss": by_esno[esno]["metrics"]["relevance_loss"],
+         "bundle_minus_jpeg2000": paired_differences(point, by_esno[esno])}
+        for esno, point in ((p["config"]["esno_db"], p) for p in entry["points"]) if esno in by_esno]}
 
 
 def per_segment_length(points):
@@ -231,20 +252,23 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE), help="output folder")
     args = parser.parse_args(argv)
     results, jpeg_results = load_json(args.sweep), load_json(args.jpeg2000)
-    points = load_points(args.sweep)
+    points = [p for p in load_points(args.sweep) if not is_jpeg2000(p)]
+    jpeg_points = [p for p in load_points(args.sweep) + load_points(args.jpeg2000) if is_jpeg2000(p)]
     for path, system in args.reuse:
         reused = load_points(path, {system})
         if not reused:
             raise ValueError(f"{path} has no points of system {system!r}")
         points += reused
     check_same_protocol(points)
+    jpeg_points = [p for p in jpeg_points if protocol(p) == protocol(points[0])]
     entries = per_segment_length(points)
-    curve = jpeg2000_curve(jpeg_results["points"], points[0], COMPARISON_ESNO_DB)
+    curve = jpeg2000_curve(jpeg_points, points[0], COMPARISON_ESNO_DB)
     if not curve:
         raise ValueError(f"{args.jpeg2000} has no JPEG2000 point at {COMPARISON_ESNO_DB} dB with the protocol "
                          f"{protocol(points[0])}")
     for entry in entries:
         entry["jpeg2000"] = jpeg2000_comparison(entry, curve, COMPARISON_ESNO_DB)
+        entry["jpeg2000_same_symbols"] = same_symbols_jpeg2000(entry, jpeg_points)
     out = pathlib.Path(args.out)
     plot_fig5(entries, out / "fig5_relevance_amr_vs_esno.png")
     plot_fig6(entries, curve, COMPARISON_ESNO_DB, out / "fig6_symbols_per_image.png")
