@@ -6,6 +6,7 @@ every argument next to the checkpoints, plus the seed, commit and machine).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import logging
@@ -15,7 +16,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +24,8 @@ import torch
 from uoisc_runtime.machine import cpu_model
 
 __all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
-           "prepare_run_dir", "save_checkpoint", "load_checkpoint", "warmup_cosine_lr",
+           "prepare_run_dir", "save_checkpoint", "load_checkpoint", "resume_epoch_training",
+           "require_positive", "warmup_cosine_lr",
            "fp16_rounded_copy", "record_metrics", "provenance", "run_cli"]
 
 _log = logging.getLogger(__name__)
@@ -95,6 +97,30 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
         return None
     _log.info("resuming from %s", path)
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def resume_epoch_training(run_dir: str | Path, resume: bool, model: torch.nn.Module,
+                          optimizer: torch.optim.Optimizer) -> tuple[int, float]:
+    """Restore an epoch-based trainer's model and optimizer from the run's checkpoint.
+
+    Returns:
+        ``(first epoch to run, training seconds already spent)``: ``(0, 0.0)`` when
+        ``resume`` is False or there is no checkpoint yet.
+    """
+    checkpoint = load_checkpoint(run_dir) if resume else None
+    if checkpoint is None:
+        return 0, 0.0
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+
+
+def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                     names: Sequence[str]) -> None:
+    """``parser.error`` naming the first of ``names`` (argument dests) that is below 1."""
+    for name in names:
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
 
 
 def warmup_cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int) -> float:

@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes
 from uoisc_train.clip.registry import TINY_CLIP_NAME, register_model_configs
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
-                               record_metrics, run_cli, save_checkpoint, seed_everything,
-                               warmup_cosine_lr)
+from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
+                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
+                               seed_everything, warmup_cosine_lr)
 from uoisc_train.clip.tiny import save_clip_artefact
 from uoisc_train.compat import import_open_clip
 from uoisc_train.world import GENERATOR_VERSION
@@ -58,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for name in ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    require_positive(parser, args, ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"))
     if args.batch_size > args.train_scenes:
         parser.error(f"--batch-size {args.batch_size} exceeds --train-scenes {args.train_scenes}")
 
@@ -89,12 +87,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
     tokenizer = open_clip.get_tokenizer(args.model)
     loss_fn = open_clip.ClipLoss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    start_epoch, elapsed = 0, 0.0
-    checkpoint = load_checkpoint(run_dir) if args.resume else None
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+    start_epoch, elapsed = resume_epoch_training(run_dir, args.resume, model, optimizer)
 
     started = time.monotonic()
     images, tokens = _training_tensors(args, tokenizer)

@@ -27,9 +27,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
-                               record_metrics, run_cli, save_checkpoint, seed_everything,
-                               warmup_cosine_lr)
+from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
+                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
+                               seed_everything, warmup_cosine_lr)
 from uoisc_train.judges.evaluate import judge_metrics
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.judges.tiny import save_judge_artefact
@@ -70,9 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for name in ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    require_positive(parser, args, ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads"))
     if args.shape_loss_weight < 0:
         parser.error(f"--shape-loss-weight must be >= 0, got {args.shape_loss_weight}")
     if not 0 <= args.noise_std < 0.5:
@@ -117,12 +115,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
                              shapes=tuple(SHAPES) if args.shape_loss_weight > 0 else ())
     judge = TinyVqaJudge(config)
     optimizer = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    start_epoch, elapsed = 0, 0.0
-    checkpoint = load_checkpoint(run_dir) if args.resume else None
-    if checkpoint is not None:
-        judge.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+    start_epoch, elapsed = resume_epoch_training(run_dir, args.resume, judge, optimizer)
 
     started = time.monotonic()
     images, shape_targets, scene_index, tokens, answers = _training_tensors(args, judge)

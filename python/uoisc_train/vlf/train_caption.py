@@ -28,9 +28,9 @@ from tqdm import tqdm
 
 from uoisc_train.clip import load_tiny_clip, tiny_clip_dir
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
-                               record_metrics, run_cli, save_checkpoint, seed_everything,
-                               warmup_cosine_lr)
+from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
+                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
+                               seed_everything, warmup_cosine_lr)
 from uoisc_train.vlf.caption import CaptionDecoder, CaptionDecoderConfig
 from uoisc_train.vlf.caption_artefact import save_caption_decoder
 from uoisc_train.vlf.caption_metrics import caption_metrics
@@ -86,10 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for name in ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads", "beam_size",
-                 "prefix_length", "width", "layers", "heads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    require_positive(parser, args, ("train_scenes", "epochs", "batch_size", "eval_scenes", "threads", "beam_size",
+                 "prefix_length", "width", "layers", "heads"))
     if args.train_scenes < args.vq_codebook_size:
         parser.error(f"--train-scenes {args.train_scenes} cannot fit {args.vq_codebook_size} codewords")
     if args.noise_std < 0:
@@ -141,12 +139,7 @@ def train(args: argparse.Namespace, command: str) -> dict:
                                   dropout=args.dropout)
     decoder = CaptionDecoder(config)
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    start_epoch, elapsed = 0, 0.0
-    checkpoint = load_checkpoint(run_dir) if args.resume else None
-    if checkpoint is not None:
-        decoder.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+    start_epoch, elapsed = resume_epoch_training(run_dir, args.resume, decoder, optimizer)
 
     started = time.monotonic()
     captions, features = _captions_and_features(backbone, "train", args.train_scenes, args.data_seed)

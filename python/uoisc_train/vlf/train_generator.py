@@ -32,8 +32,8 @@ from uoisc_train.clip import load_tiny_clip, tiny_clip_dir
 from uoisc_train.clip.evaluate import generate_scenes, images_to_tensor
 from uoisc_train.judges import load_tiny_judge
 from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
-                              record_metrics, run_cli, save_checkpoint, seed_everything,
-                              warmup_cosine_lr)
+                              record_metrics, require_positive, run_cli, save_checkpoint,
+                              seed_everything, warmup_cosine_lr)
 from uoisc_train.training.config import apply_overrides
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
 from uoisc_train.vlf.diffusion_artefact import save_generator_artefact
@@ -86,10 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for name in ("train_scenes", "steps", "batch_size", "threads", "checkpoint_every", "log_every",
-                 "eval_steps"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    require_positive(parser, args, ("train_scenes", "steps", "batch_size", "threads", "checkpoint_every", "log_every",
+                 "eval_steps"))
     if args.eval_scenes < 0 or args.max_seconds < 0 or args.feature_noise_std < 0:
         parser.error("--eval-scenes, --max-seconds and --feature-noise-std must be >= 0")
     if not 0 < args.ema_decay < 1:
