@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from uoisc_runtime import sha256_file
 from uoisc_train.runs import git_commit
 from uoisc_train.codec import UOISC, CodecConfig, get_codec_config
-from uoisc_train.onnx_graph import finalize_graph
+from uoisc_train.onnx_graph import MethodGraph, finalize_graph, mha_fastpath_disabled
 from uoisc_train.training.checkpoint import load_codec
 from uoisc_train.training.config import apply_overrides
 
@@ -55,29 +55,6 @@ class ExportParityError(RuntimeError):
     """onnxruntime disagrees with torch beyond the allowed tolerance."""
 
 
-class _EncoderGraph(nn.Module):
-    """``(image, token_ids) -> indices``: what the transmitter runs."""
-
-    def __init__(self, model: UOISC):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: Tensor, token_ids: Tensor | None = None) -> Tensor:
-        return self.model.compress(image, token_ids)
-
-
-class _DecoderGraph(nn.Module):
-    """``indices -> image``: what the receiver runs."""
-
-    def __init__(self, model: UOISC):
-        super().__init__()
-        self.model = model
-
-    def forward(self, indices: Tensor) -> Tensor:
-        return self.model.decompress(indices)
-
-
-
 def _encoder_input_names(config: CodecConfig) -> list[str]:
     return ["image", "token_ids"] if config.text_alignment else ["image"]
 
@@ -89,22 +66,15 @@ def _export_graphs(model: UOISC, out_dir: Path, context_length: int) -> None:
     encoder_inputs = _encoder_input_names(config)
     encoder_args = (image, token_ids) if config.text_alignment else (image,)
     dynamic = {name: {0: "batch"} for name in encoder_inputs + ["indices"]}
-    # open_clip's nn.MultiheadAttention otherwise traces to the fused
-    # aten::_native_multi_head_attention, which has no ONNX symbolic.
-    previous = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.no_grad():
-            torch.onnx.export(_EncoderGraph(model), encoder_args, str(out_dir / ENCODER_FILE),
-                              input_names=encoder_inputs, output_names=["indices"],
-                              dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
-            indices = model.compress(*encoder_args)
-            torch.onnx.export(_DecoderGraph(model), (indices,), str(out_dir / DECODER_FILE),
-                              input_names=["indices"], output_names=["image"],
-                              dynamic_axes={"indices": {0: "batch"}, "image": {0: "batch"}},
-                              opset_version=OPSET, dynamo=False)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(previous)
+    with mha_fastpath_disabled(), torch.no_grad():
+        torch.onnx.export(MethodGraph(model, "compress"), encoder_args, str(out_dir / ENCODER_FILE),
+                          input_names=encoder_inputs, output_names=["indices"],
+                          dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+        indices = model.compress(*encoder_args)
+        torch.onnx.export(MethodGraph(model, "decompress"), (indices,), str(out_dir / DECODER_FILE),
+                          input_names=["indices"], output_names=["image"],
+                          dynamic_axes={"indices": {0: "batch"}, "image": {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
     image_shape = ["batch", 3, config.image_size, config.image_size]
     indices_shape = ["batch", *config.indices_shape]
     converted = (finalize_graph(out_dir / ENCODER_FILE, {"indices": indices_shape})

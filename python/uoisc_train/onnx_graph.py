@@ -11,14 +11,44 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import onnx
+import torch
 from onnx import TensorProto, helper, numpy_helper
+from torch import nn
 
-__all__ = ["set_output_shape", "store_exact_fp16", "finalize_graph"]
+__all__ = ["MethodGraph", "mha_fastpath_disabled", "set_output_shape", "store_exact_fp16",
+           "finalize_graph"]
+
+
+class MethodGraph(nn.Module):
+    """One method of a model as the ``forward`` that ``torch.onnx.export`` traces,
+    e.g. ``MethodGraph(codec, "compress")`` for the encoder graph of a bundle."""
+
+    def __init__(self, model: nn.Module, method: str):
+        super().__init__()
+        if not callable(getattr(model, method, None)):
+            raise ValueError(f"{type(model).__name__} has no method {method!r}")
+        self.model, self.method = model, method
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(*inputs)
+
+
+@contextlib.contextmanager
+def mha_fastpath_disabled() -> Iterator[None]:
+    """Trace open_clip's ``nn.MultiheadAttention`` as plain ops: its fast path traces to the
+    fused ``aten::_native_multi_head_attention``, which has no ONNX symbolic."""
+    previous = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(previous)
 
 #: Smaller tensors are not worth a Cast node.
 _MIN_ELEMENTS = 1024

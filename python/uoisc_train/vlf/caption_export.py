@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from uoisc_runtime import sha256_file
 from uoisc_train.export import OPSET
+from uoisc_train.onnx_graph import mha_fastpath_disabled
 from uoisc_train.runs import git_commit
 from uoisc_train.vlf.caption import CaptionDecoder
 
@@ -92,10 +93,8 @@ def export_caption_decoder(decoder: CaptionDecoder, out_dir: str | Path, parity_
     config, vocabulary = decoder.config, decoder.vocabulary
     was_training = decoder.training
     graph = _StepGraph(decoder).eval()
-    previous = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with torch.no_grad():
+        with mha_fastpath_disabled(), torch.no_grad():
             torch.onnx.export(graph, (torch.zeros(2, config.embed_dim),
                                       torch.zeros(2, config.max_len, dtype=torch.int64)),
                               str(out_dir / CAPTION_GRAPH_FILE), input_names=["feature", "tokens"],
@@ -103,7 +102,6 @@ def export_caption_decoder(decoder: CaptionDecoder, out_dir: str | Path, parity_
                               dynamic_axes={name: {0: "batch"} for name in ("feature", "tokens", "log_probs")},
                               opset_version=OPSET, dynamo=False)
     finally:
-        torch.backends.mha.set_fastpath_enabled(previous)
         decoder.train(was_training)   # export restores the wrapper's mode, not the decoder's
     spec = {"format_version": 1, "kind": "vlf_caption_decoder", "embed_dim": config.embed_dim,
             "max_len": config.max_len, "vocabulary": list(vocabulary.tokens),

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from uoisc_runtime import sha256_file
 from uoisc_train.export import BUNDLE_FORMAT_VERSION, OPSET, PARITY_QUERIES, SPEC_FILE, ExportParityError
-from uoisc_train.onnx_graph import finalize_graph
+from uoisc_train.onnx_graph import MethodGraph, finalize_graph, mha_fastpath_disabled
 from uoisc_train.runs import git_commit
 from uoisc_train.vlf.config import VlfConfig
 from uoisc_train.vlf.transmitter import VlfTransmitter
@@ -42,28 +42,6 @@ _log = logging.getLogger("uoisc_train.vlf.export")
 
 VLF_MODE = "vlf"
 VLF_ENCODER_FILE, VLF_DEQUANTIZER_FILE = "vlf_encoder.onnx", "vlf_dequantizer.onnx"
-
-
-class _EncoderGraph(nn.Module):
-    """``(image[, token_ids]) -> indices``: what the transmitter runs."""
-
-    def __init__(self, transmitter: VlfTransmitter):
-        super().__init__()
-        self.transmitter = transmitter
-
-    def forward(self, image: Tensor, token_ids: Tensor | None = None) -> Tensor:
-        return self.transmitter.compress(image, token_ids)
-
-
-class _DequantizerGraph(nn.Module):
-    """``indices -> feature``: the receiver's first step."""
-
-    def __init__(self, transmitter: VlfTransmitter):
-        super().__init__()
-        self.transmitter = transmitter
-
-    def forward(self, indices: Tensor) -> Tensor:
-        return self.transmitter.dequantize(indices)
 
 
 def _context_length(transmitter: VlfTransmitter) -> int | None:
@@ -81,25 +59,18 @@ def _encoder_inputs(transmitter: VlfTransmitter, n_images: int) -> dict[str, Ten
 def _export_graphs(transmitter: VlfTransmitter, out_dir: Path) -> None:
     config = transmitter.config
     inputs = _encoder_inputs(transmitter, 2)
-    # open_clip's nn.MultiheadAttention would otherwise trace to a fused op
-    # without an ONNX symbolic (same reason as uoisc_train.export).
-    previous = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.no_grad():
-            torch.onnx.export(_EncoderGraph(transmitter), tuple(inputs.values()),
-                              str(out_dir / VLF_ENCODER_FILE), input_names=list(inputs),
-                              output_names=["indices"],
-                              dynamic_axes={name: {0: "batch"} for name in [*inputs, "indices"]},
-                              opset_version=OPSET, dynamo=False)
-            indices = transmitter.compress(*inputs.values())
-            torch.onnx.export(_DequantizerGraph(transmitter), (indices,),
-                              str(out_dir / VLF_DEQUANTIZER_FILE), input_names=["indices"],
-                              output_names=["feature"],
-                              dynamic_axes={"indices": {0: "batch"}, "feature": {0: "batch"}},
-                              opset_version=OPSET, dynamo=False)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(previous)
+    with mha_fastpath_disabled(), torch.no_grad():
+        torch.onnx.export(MethodGraph(transmitter, "compress"), tuple(inputs.values()),
+                          str(out_dir / VLF_ENCODER_FILE), input_names=list(inputs),
+                          output_names=["indices"],
+                          dynamic_axes={name: {0: "batch"} for name in [*inputs, "indices"]},
+                          opset_version=OPSET, dynamo=False)
+        indices = transmitter.compress(*inputs.values())
+        torch.onnx.export(MethodGraph(transmitter, "dequantize"), (indices,),
+                          str(out_dir / VLF_DEQUANTIZER_FILE), input_names=["indices"],
+                          output_names=["feature"],
+                          dynamic_axes={"indices": {0: "batch"}, "feature": {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
     finalize_graph(out_dir / VLF_ENCODER_FILE, {"indices": ["batch", config.n_codes]})
     finalize_graph(out_dir / VLF_DEQUANTIZER_FILE, {"feature": ["batch", config.embed_dim]})
 
