@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import onnxruntime as ort
 
-__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "model_fingerprint",
+__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "read_spec", "model_fingerprint",
            "select_providers", "sha256_file"]
 
 _log = logging.getLogger(__name__)
@@ -250,6 +250,25 @@ class Bundle:
         return self.spec["tokenizer"].get("context_length")
 
 
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """A bundle folder's codec.json, validated (no file hashed, no session opened): for
+    callers that need the geometry only, e.g. the bytes per image of a link budget.
+
+    Raises:
+        BundleError: no codec.json, invalid JSON, or a field that :func:`validate_spec` refuses.
+    """
+    path = Path(path)
+    spec_path = path / SPEC_FILE
+    if not spec_path.is_file():
+        raise BundleError(f"{path} has no {SPEC_FILE}: not a model bundle")
+    try:
+        spec = json.loads(spec_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BundleError(f"{spec_path} is not valid JSON: {error}") from error
+    validate_spec(spec)
+    return spec
+
+
 def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
                 intra_op_threads: int = 0) -> Bundle:
     """Validate a bundle folder and open its two sessions (once; reuse the Bundle).
@@ -266,14 +285,7 @@ def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
     path = Path(path)
     if intra_op_threads < 0:
         raise BundleError(f"intra_op_threads={intra_op_threads!r} must be >= 0")
-    spec_path = path / SPEC_FILE
-    if not spec_path.is_file():
-        raise BundleError(f"{path} has no {SPEC_FILE}: not a model bundle")
-    try:
-        spec = json.loads(spec_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BundleError(f"{spec_path} is not valid JSON: {error}") from error
-    validate_spec(spec)
+    spec = read_spec(path)
     chosen = select_providers(providers)
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads

@@ -19,13 +19,19 @@ import numpy as np
 
 from uoisc_runtime import frame
 from uoisc_runtime.bundle import Bundle, load_bundle
-from uoisc_runtime.packing import erased_indices, pack_indices, unpack_indices
+from uoisc_runtime.packing import erased_indices, pack_indices, packed_bytes, unpack_indices
 from uoisc_runtime.preprocess import ImageLike, to_model_input, to_uint8_image
 from uoisc_runtime.tokenizer import tokenizer_for
 
-__all__ = ["CodecError", "DecodeResult", "SemanticCodec"]
+__all__ = ["CodecError", "DecodeResult", "SemanticCodec", "frame_bytes"]
 
 _log = logging.getLogger(__name__)
+
+
+def frame_bytes(spec: dict) -> int:
+    """Bytes of one codec frame of the bundle whose (validated) codec.json is ``spec``:
+    the codec header plus the packed indices."""
+    return frame.HEADER_BYTES + packed_bytes(math.prod(spec["indices_shape"]), spec["bits_per_index"])
 
 
 class CodecError(ValueError):
@@ -99,7 +105,7 @@ class SemanticCodec:
     @property
     def payload_bytes(self) -> int:
         """Bytes of one frame: the codec header plus the packed indices."""
-        return frame.HEADER_BYTES + math.ceil(self.bundle.bits_per_image / 8)
+        return frame_bytes(self.bundle.spec)
 
     @property
     def needs_query(self) -> bool:

@@ -117,23 +117,12 @@ class SemanticLinkConfig:
         return self.model == JPEG2000
 
 
-class message_driver(gr.basic_block):
-    """Posts messages given by the caller on its ``out`` port (here: "next" to the source)."""
-
-    def __init__(self):
-        gr.basic_block.__init__(self, name="uoisc_message_driver", in_sig=None, out_sig=None)
-        self.message_port_register_out(pmt.intern("out"))
-
-    def send(self, msg=pmt.PMT_T):
-        self.message_port_pub(pmt.intern("out"), msg)
-
-
 def bundle_payload_bytes(path):
-    """Codec frame bytes per image of a bundle: frame header + packed indices."""
-    from uoisc_runtime import load_bundle
-    from uoisc_runtime.frame import HEADER_BYTES
-    bundle = load_bundle(path, providers=["CPUExecutionProvider"])
-    return HEADER_BYTES + -(-bundle.bits_per_image // 8)
+    """Codec frame bytes per image of a bundle: frame header + packed indices (from its
+    codec.json alone; no onnxruntime session is opened)."""
+    from uoisc_runtime.bundle import read_spec
+    from uoisc_runtime.codec import frame_bytes
+    return frame_bytes(read_spec(path))
 
 
 def jpeg2000_budget(config):
@@ -176,7 +165,7 @@ class SemanticLoopback(gr.top_block):
         gr.top_block.__init__(self, "uoisc_semantic_loopback")
         config.validate()
         self.config = config
-        self.driver = message_driver()
+        self.driver = link_sim.pdu_injector()  # posts the "next" requests to the source
         if config.is_jpeg2000:
             image_size = config.image_size
             self.encoder = jpeg2000_encoder(max_bytes=jpeg2000_budget(config))
@@ -231,7 +220,7 @@ def _drive(fg, config):
             last_arrival = now
             continue
         if requested < config.n_images and in_flight < config.window:
-            fg.driver.send()
+            fg.driver.send(pmt.PMT_T)
             requested += 1
             continue
         time.sleep(0.005)
