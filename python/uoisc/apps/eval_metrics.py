@@ -21,11 +21,11 @@ originals into reconstructions (or None), so the tests score an identity and
 a constant-grey codec with the same code.
 """
 
-import math
 
 import numpy as np
 import torch
 
+from gnuradio.uoisc.io.sink_records import mse, psnr_from_mse
 from uoisc_train.judges import cosine_relevance_loss
 
 #: Pixel value of the stand-in for a lost image.
@@ -42,11 +42,6 @@ def stand_in(reconstruction, shape):
 def _to_tensor(images):
     """N×H×W×3 uint8 -> N×3×H×W float in [0, 1] (what the judges take)."""
     return torch.from_numpy(np.ascontiguousarray(np.stack(images))).permute(0, 3, 1, 2).float() / 255.0
-
-
-def _mse(original, reconstruction):
-    diff = original.astype(np.float64) - reconstruction.astype(np.float64)
-    return float(np.mean(diff * diff))
 
 
 @torch.no_grad()
@@ -98,14 +93,14 @@ def score_pairs(pairs, reconstructions, judge, batch_size=64):
                 "answer_reconstruction": after[i], "match": before[i] == after[i],
                 "correct": after[i] == pair.answer, "correct_original": before[i] == pair.answer,
                 "relevance_loss": relevance,
-                "mse": None if image is None else _mse(pair.image, image), "lost": image is None,
+                "mse": None if image is None else mse(pair.image, image), "lost": image is None,
             })
     return scores
 
 
-def psnr_from_mse(mse):
-    """PSNR in dB with peak 255; None for a perfect copy (JSON has no inf)."""
-    return None if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+def _json_psnr(error):
+    """PSNR (dB, peak 255) of a mean squared error; None for a perfect copy (JSON has no inf)."""
+    return None if error == 0 else psnr_from_mse(error)
 
 
 def _rate(flags):
@@ -135,6 +130,6 @@ def summarize_scores(scores):
         "accuracy": _rate([s["correct"] for s in scores]),
         "accuracy_original": _rate([s["correct_original"] for s in scores]),
         "relevance_loss": float(np.mean([s["relevance_loss"] for s in scores])),
-        "psnr_db": psnr_from_mse(float(np.mean(received_mse))) if received_mse else None,
+        "psnr_db": _json_psnr(float(np.mean(received_mse))) if received_mse else None,
         "answer_match_by_kind": {k: _rate([s["match"] for s in scores if s["kind"] == k]) for k in kinds},
     }

@@ -23,6 +23,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from gnuradio.uoisc.io.sink_records import psnr_from_mse
+
 logger = logging.getLogger(__name__)
 
 #: The shipped judge, relative to the repository root.
@@ -94,9 +96,7 @@ def _psnr_of_mean_mse(errors):
     """PSNR (dB, peak 255) of the mean of the sink's per-image MSEs, which are on the uint8
     scale (None without matched images, inf when every reconstruction is exact)."""
     mean = _mean(errors)
-    if mean is None:
-        return None
-    return math.inf if mean == 0 else 10.0 * math.log10(255.0 ** 2 / mean)
+    return None if mean is None else psnr_from_mse(mean)
 
 
 def summarize(result, payload_bytes, channel_symbols):
