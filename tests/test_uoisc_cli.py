@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 
 from gnuradio.uoisc.apps import uoisc_cli
+from uoisc_runtime.bundle import read_spec
+from uoisc_runtime.frame import HEADER_BYTES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "models", "uoisc-tiny-uoisc")
@@ -29,7 +31,7 @@ def test_demo_writes_report_figure_and_judge_answers(tmp_path, capsys):
     report = read_report(out)
     summary = report["summary"]
     assert (summary["n_received"], summary["n_lost"], summary["codewords_failed"]) == (2, 0, 0)
-    assert summary["bits_per_image"] == 8 * 1544
+    assert summary["bits_per_image"] == 8 * (HEADER_BYTES + read_spec(MODEL)["bits_per_image"] // 8)
     assert summary["channel_symbols_per_image"] > summary["bits_per_image"] // 3
     images = report["images"]
     assert len(images) == 2 and all(r["answer_original"] and r["answer_reconstruction"] for r in images)
