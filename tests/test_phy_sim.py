@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gnuradio.uoisc.apps import phy_demo, phy_sim
-from gnuradio.uoisc.phy import pilot_estimator
+from gnuradio.uoisc.phy import link_sim, pilot_estimator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -125,3 +125,23 @@ def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
     with pytest.raises(SystemExit):
         phy_sim.main(["-P", "64", "-L", "0"])
     assert "--pilot-interval" in capsys.readouterr().err
+
+
+def test_transmit_payloads_delivers_given_payloads_by_seq_with_their_type():
+    """transmit_payloads sends the caller's payloads (any lengths) with seq = position and
+    the given payload type; on a clean AWGN link every one comes back byte-exact."""
+    payloads = [b"a caption as UTF-8", bytes(range(256)) * 2, b"\x00"]
+    run = link_sim.transmit_payloads(link_sim.LinkConfig(esno_db=25.0, fading="awgn", seed=1),
+                                     payloads, payload_type="vlf")
+    assert sorted(run.delivered) == [0, 1, 2]
+    for seq, payload in enumerate(payloads):
+        meta, data = run.delivered[seq]
+        assert meta["payload_type"] == "vlf"
+        assert data.tobytes() == payload
+    assert run.elapsed_s > 0
+
+
+def test_transmit_payloads_refuses_an_empty_list():
+    """No payloads is a caller error, not an empty run."""
+    with pytest.raises(ValueError, match="at least one payload"):
+        link_sim.transmit_payloads(link_sim.LinkConfig(), [])

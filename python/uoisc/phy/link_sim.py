@@ -210,6 +210,65 @@ def _wait_for_frames(fg, n_frames, timeout_s, settle_s):
         time.sleep(0.01)
 
 
+@dataclasses.dataclass
+class LinkRun:
+    """What came out of one flowgraph run of :func:`transmit_payloads`.
+
+    Attributes:
+        delivered: seq -> (phy_rx meta dict, received payload u8 array).
+        coded: seq -> (meta, coded bits u8 array) from phy_tx (empty unless
+            ``measure_pre_ber``).
+        llr: seq -> (meta, LLR f32 array) from phy_rx (empty unless ``measure_pre_ber``).
+        elapsed_s: wall time from posting the first PDU to the last delivery.
+    """
+
+    delivered: dict
+    coded: dict
+    llr: dict
+    elapsed_s: float
+
+
+def transmit_payloads(config, payloads, payload_type="semantic"):
+    """Send ``payloads`` (seq = position) through one :class:`LinkFlowgraph`.
+
+    ``config.n_frames`` and ``config.payload_bytes`` are ignored: the payloads
+    say both. Frames that never arrive are absent from ``delivered``.
+
+    Args:
+        config: a :class:`LinkConfig` (channel, code, receiver, timeouts).
+        payloads: non-empty sequence of bytes-like payloads (as many as the
+            16-bit seq counts, see :meth:`LinkConfig.validate`).
+        payload_type: PHY header payload type of every PDU.
+
+    Returns:
+        a :class:`LinkRun`.
+    """
+    if len(payloads) == 0:
+        raise ValueError("transmit_payloads needs at least one payload")
+    config = dataclasses.replace(config, n_frames=len(payloads),
+                                 payload_bytes=max(len(p) for p in payloads))
+    config.validate()
+    fg = LinkFlowgraph(config)
+    fg.start()
+    start = time.monotonic()
+    for seq, payload in enumerate(payloads):
+        fg.injector.send(make_pdu(payload, seq, payload_type))
+    delivered_count, last_delivery = _wait_for_frames(
+        fg, len(payloads), config.timeout_s, config.settle_s)
+    fg.stop()
+    fg.wait()
+    if delivered_count < len(payloads):
+        logger.info("%d of %d frames delivered at %.1f dB %s",
+                    delivered_count, len(payloads), config.esno_db, config.fading)
+    measured = config.measure_pre_ber
+    return LinkRun(
+        delivered=_by_seq(_stored(fg.delivered), "u8"),
+        coded=_by_seq(_stored(fg.coded), "u8") if measured else {},
+        llr=_by_seq(_stored(fg.llr), "f32") if measured else {},
+        # Up to the last delivery: the settle wait after lost frames is not work.
+        elapsed_s=max(last_delivery - start, 1e-6))
+
+
 def run_link(config):
     """Send ``config.n_frames`` random PDUs through one flowgraph and measure.
 
@@ -226,24 +285,10 @@ def run_link(config):
     code = codes.get_code(config.code)
     bytes_per_codeword = framing.data_bytes_per_codeword(code.k)
     payloads = random_payloads(config.n_frames, config.payload_bytes, config.seed)
-
-    fg = LinkFlowgraph(config)
-    fg.start()
-    start = time.monotonic()
-    for seq, payload in enumerate(payloads):
-        fg.injector.send(make_pdu(payload, seq))
-    delivered_count, last_delivery = _wait_for_frames(
-        fg, config.n_frames, config.timeout_s, config.settle_s)
-    # Up to the last delivery: the settle wait after lost frames is not work.
-    elapsed = max(last_delivery - start, 1e-6)
-    fg.stop()
-    fg.wait()
-    if delivered_count < config.n_frames:
-        logger.info("%d of %d frames delivered at %.1f dB %s",
-                    delivered_count, config.n_frames, config.esno_db, config.fading)
+    run = transmit_payloads(config, payloads)
+    delivered = run.delivered
 
     stats = metrics.LinkStats()
-    delivered = _by_seq(_stored(fg.delivered), "u8")
     for seq, payload in enumerate(payloads):
         if seq not in delivered:
             stats.add_lost()
@@ -252,11 +297,9 @@ def run_link(config):
         stats.add_delivered(payload, data.tobytes(),
                             np.atleast_1d(meta.get("cw_crc_ok", [])), bytes_per_codeword,
                             meta.get("snr_est_db"))
-    if config.measure_pre_ber:
-        coded = _by_seq(_stored(fg.coded), "u8")
-        for seq, (_, llr) in _by_seq(_stored(fg.llr), "f32").items():
-            if seq in coded:
-                stats.add_coded_frame(coded[seq][1], llr)
+    for seq, (_, llr) in run.llr.items():
+        if seq in run.coded:
+            stats.add_coded_frame(run.coded[seq][1], llr)
     result = {"config": dataclasses.asdict(config)}
-    result.update(stats.summary(elapsed_s=elapsed, true_esno_db=config.esno_db))
+    result.update(stats.summary(elapsed_s=run.elapsed_s, true_esno_db=config.esno_db))
     return result
