@@ -22,14 +22,17 @@ from typing import Any, Sequence
 
 import onnxruntime as ort
 
-__all__ = ["FORMAT_VERSION", "SPEC_FILE", "Bundle", "BundleError", "load_bundle", "read_spec", "model_fingerprint",
-           "select_providers", "sha256_file"]
+__all__ = ["FORMAT_VERSION", "SPEC_FILE", "UOISC_MODE", "VLF_MODE", "Bundle", "BundleError",
+           "load_bundle", "read_spec", "validate_spec", "model_fingerprint", "select_providers",
+           "sha256_file", "session_options", "check_file_hash", "open_checked_session"]
 
 _log = logging.getLogger(__name__)
 
 #: The only codec.json layout this runtime understands.
 FORMAT_VERSION = 1
 SPEC_FILE = "codec.json"
+#: codec.json's ``mode``: absent means UO-ISC; ``"vlf"`` is read by ``uoisc_runtime.vlf_bundle``.
+UOISC_MODE, VLF_MODE = "uoisc", "vlf"
 
 # key -> accepted Python types of codec.json's top level.
 _REQUIRED: dict[str, tuple[type, ...]] = {
@@ -70,13 +73,19 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _receiver_graph(spec: dict[str, Any]) -> str:
+    """The graph that must match the sender's codebooks: UO-ISC's decoder, VLF's dequantizer."""
+    return "dequantizer" if spec.get("mode", UOISC_MODE) == VLF_MODE else "decoder"
+
+
 def model_fingerprint(spec: dict[str, Any]) -> bytes:
-    """4 bytes naming a model on the air: ``sha256(model_id + ":" + decoder sha256)[:4]``.
+    """4 bytes naming a model on the air: ``sha256(model_id + ":" + decoder sha256)[:4]``
+    (the dequantizer's sha256 for a VLF bundle).
 
     The decoder's hash is in it because the decoder is what must match the sender's
     codebooks; the model id separates bundles that share a decoder file.
     """
-    text = f"{spec['model_id']}:{spec['decoder']['sha256']}"
+    text = f"{spec['model_id']}:{spec[_receiver_graph(spec)]['sha256']}"
     return hashlib.sha256(text.encode()).digest()[:4]
 
 
@@ -95,13 +104,22 @@ def _check_positive_ints(where: str, values: list) -> None:
 
 
 def validate_spec(spec: Any) -> None:
-    """Check codec.json's version, keys, types and geometry (no files touched).
+    """Check codec.json's version, keys, types and geometry (no files touched); a VLF
+    spec (``mode: "vlf"``) is checked by ``vlf_bundle.validate_vlf_spec``.
 
     Raises:
         BundleError: naming the first offending field.
     """
     if not isinstance(spec, dict):
         raise BundleError(f"codec.json must hold a JSON object, got {type(spec).__name__}")
+    mode = spec.get("mode", UOISC_MODE)
+    if mode == VLF_MODE:
+        from uoisc_runtime.vlf_bundle import validate_vlf_spec  # it imports this module
+        validate_vlf_spec(spec)
+        return
+    if mode != UOISC_MODE:
+        raise BundleError(f"codec.json field 'mode' is {mode!r}; this runtime reads "
+                          f"{UOISC_MODE!r} (the default) and {VLF_MODE!r}")
     if spec.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"codec.json field 'format_version' is {spec.get('format_version')!r}; "
                           f"this runtime reads version {FORMAT_VERSION} only")
@@ -269,6 +287,47 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     return spec
 
 
+def session_options(intra_op_threads: int) -> ort.SessionOptions:
+    """onnxruntime options with ``intra_op_threads`` threads per session (0 = its default).
+
+    Raises:
+        BundleError: a negative thread count.
+    """
+    if intra_op_threads < 0:
+        raise BundleError(f"intra_op_threads={intra_op_threads!r} must be >= 0")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    return options
+
+
+def check_file_hash(path: Path, field: str, recorded: str) -> Path:
+    """``path`` after checking that it exists and has the sha256 codec.json records.
+
+    Args:
+        path: the file.
+        field: the codec.json field that names it (e.g. ``"encoder"``), for the message.
+        recorded: the recorded hex sha256.
+
+    Raises:
+        BundleError: a missing file, or another hash (naming ``field``).
+    """
+    if not path.is_file():
+        raise BundleError(f"{path} (codec.json field '{field}.file') does not exist")
+    actual = sha256_file(path)
+    if actual != recorded:
+        raise BundleError(f"{path.name} has sha256 {actual}, codec.json field "
+                          f"'{field}.sha256' records {recorded}: tampered or replaced file")
+    return path
+
+
+def open_checked_session(folder: Path, graph: str, declared: dict[str, Any],
+                         options: ort.SessionOptions, providers: Sequence[str]) -> ort.InferenceSession:
+    """One onnxruntime session of the graph codec.json's field ``graph`` declares
+    (``file``, ``sha256``), after the hash check of :func:`check_file_hash`."""
+    file = check_file_hash(folder / declared["file"], graph, declared["sha256"])
+    return ort.InferenceSession(str(file), options, providers=list(providers))
+
+
 def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
                 intra_op_threads: int = 0) -> Bundle:
     """Validate a bundle folder and open its two sessions (once; reuse the Bundle).
@@ -283,23 +342,15 @@ def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
         BundleError: anything missing, inconsistent or tampered with, naming the field or file.
     """
     path = Path(path)
-    if intra_op_threads < 0:
-        raise BundleError(f"intra_op_threads={intra_op_threads!r} must be >= 0")
+    options = session_options(intra_op_threads)
     spec = read_spec(path)
+    if spec.get("mode", UOISC_MODE) != UOISC_MODE:
+        raise BundleError(f"{path} is a {spec['mode']!r} bundle (codec.json field 'mode'): "
+                          "use uoisc_runtime.VlfCodec / load_vlf_bundle")
     chosen = select_providers(providers)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
     sessions = {}
     for graph in ("encoder", "decoder"):
-        file = path / spec[graph]["file"]
-        if not file.is_file():
-            raise BundleError(f"{file} (codec.json field '{graph}.file') does not exist")
-        actual = sha256_file(file)
-        if actual != spec[graph]["sha256"]:
-            raise BundleError(f"{file.name} has sha256 {actual}, codec.json field "
-                              f"'{graph}.sha256' records {spec[graph]['sha256']}: tampered or "
-                              "replaced file")
-        sessions[graph] = ort.InferenceSession(str(file), options, providers=chosen)
+        sessions[graph] = open_checked_session(path, graph, spec[graph], options, chosen)
         _check_session(graph, sessions[graph], spec[graph])
     _log.info("loaded bundle %s (%s, %s indices x %d bits) on %s", path, spec["model_id"],
               "x".join(map(str, spec["indices_shape"])), spec["bits_per_index"], chosen)

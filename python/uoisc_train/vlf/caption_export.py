@@ -6,8 +6,8 @@ the legacy exporter bakes the sequence length into ``nn.MultiheadAttention``'s
 reshapes, so a graph traced at one length fails at another. Decoding pads the
 tokens to ``max_len`` and reads position ``t``; the causal mask makes the padding
 after ``t`` irrelevant, so the result equals torch's :meth:`CaptionDecoder.generate`
-(greedy). The loop is :func:`onnx_greedy_decode` (numpy only), ready to move into
-the runtime.
+(greedy). The loop is ``uoisc_runtime.vlf_caption.onnx_greedy_decode`` (numpy only),
+re-exported here.
 
 Files: ``caption_decoder.onnx`` and ``caption.json`` (vocabulary, special ids,
 ``max_len``, ``embed_dim``, sha256, parity), written by :func:`export_caption_decoder`.
@@ -24,8 +24,9 @@ import torch
 from torch import Tensor, nn
 
 from uoisc_runtime import sha256_file
+from uoisc_runtime.vlf_caption import onnx_greedy_decode
 from uoisc_train.export import OPSET
-from uoisc_train.onnx_graph import mha_fastpath_disabled
+from uoisc_train.onnx_graph import finalize_graph, mha_fastpath_disabled
 from uoisc_train.runs import git_commit
 from uoisc_train.vlf.caption import CaptionDecoder
 
@@ -43,40 +44,6 @@ class _StepGraph(nn.Module):
 
     def forward(self, feature: Tensor, tokens: Tensor) -> Tensor:
         return torch.log_softmax(self.decoder.logits(feature, tokens), dim=-1)
-
-
-def onnx_greedy_decode(session, features: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
-    """Greedy captions from an onnxruntime session of ``caption_decoder.onnx``.
-
-    Args:
-        session: ``onnxruntime.InferenceSession`` of the graph.
-        features: float32 ``N x E``.
-        spec: the ``caption.json`` dict (special ids and ``max_len``).
-
-    Returns:
-        int64 ``N x T`` tokens (bos, words, eos, pad), ``T <= max_len``, as
-        :meth:`CaptionDecoder.generate` with ``beam_size=1`` returns them.
-    """
-    ids, max_len = spec["special_ids"], spec["max_len"]
-    features = np.ascontiguousarray(features, dtype=np.float32)
-    if features.ndim != 2 or features.shape[1] != spec["embed_dim"]:
-        raise ValueError(f"features of shape {features.shape}; expected N x {spec['embed_dim']}")
-    n = features.shape[0]
-    tokens = np.full((n, max_len), ids["pad"], dtype=np.int64)
-    tokens[:, 0] = ids["bos"]
-    finished = np.zeros(n, dtype=bool)
-    length = 1
-    for position in range(max_len - 1):
-        (log_probs,) = session.run(["log_probs"], {"feature": features, "tokens": tokens})
-        step = log_probs[:, position].copy()
-        step[:, [ids["pad"], ids["bos"], ids["unk"]]] = -np.inf
-        chosen = np.where(finished, ids["pad"], step.argmax(axis=1))
-        tokens[:, position + 1] = chosen
-        length = position + 2
-        finished |= chosen == ids["eos"]
-        if finished.all():
-            break
-    return tokens[:, :length]
 
 
 def export_caption_decoder(decoder: CaptionDecoder, out_dir: str | Path, parity_features: int = 4,
@@ -103,6 +70,8 @@ def export_caption_decoder(decoder: CaptionDecoder, out_dir: str | Path, parity_
                               opset_version=OPSET, dynamo=False)
     finally:
         decoder.train(was_training)   # export restores the wrapper's mode, not the decoder's
+    # Fixed output shape (the runtime checks it) and fp16 storage of fp16-exact weights.
+    finalize_graph(out_dir / CAPTION_GRAPH_FILE, {"log_probs": ["batch", config.max_len, len(vocabulary)]})
     spec = {"format_version": 1, "kind": "vlf_caption_decoder", "embed_dim": config.embed_dim,
             "max_len": config.max_len, "vocabulary": list(vocabulary.tokens),
             "special_ids": {"pad": vocabulary.pad_id, "bos": vocabulary.bos_id,

@@ -15,7 +15,7 @@ name                  shape, dtype            meaning
 Next to ``denoiser.onnx``, ``denoiser.json`` carries the diffusion config, the
 ``alpha_bar`` table the DDIM update needs (so the sampler never recomputes the schedule and
 cannot disagree with training) and the graph's sha256. The sampler equations are in
-``uoisc_train.vlf.diffusion_onnx_sampler`` and ``docs/vlf.md``. Weights that are exact in
+``uoisc_runtime.vlf_ddim`` and ``docs/vlf.md``. Weights that are exact in
 fp16 (a model folder's always are) are stored as fp16 + Cast (``onnx_graph``), halving the file.
 
 Command line (from a trained model folder)::

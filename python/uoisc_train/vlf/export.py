@@ -36,7 +36,7 @@ from uoisc_train.vlf.config import VlfConfig
 from uoisc_train.vlf.transmitter import VlfTransmitter
 
 __all__ = ["VLF_MODE", "VLF_ENCODER_FILE", "VLF_DEQUANTIZER_FILE", "export_vlf_bundle",
-           "vlf_parity_check", "build_vlf_spec", "main"]
+           "vlf_parity_check", "build_vlf_spec", "build_parser", "fit_tiny_transmitter", "main"]
 
 _log = logging.getLogger("uoisc_train.vlf.export")
 
@@ -118,8 +118,10 @@ def vlf_parity_check(transmitter: VlfTransmitter, out_dir: str | Path, n_images:
 
 
 def build_vlf_spec(transmitter: VlfTransmitter, model_id: str, files: dict[str, str],
-                   parity: dict[str, Any], provenance: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The codec.json dict of a VLF bundle (field by field in ``docs/vlf.md``)."""
+                   parity: dict[str, Any], provenance: dict[str, Any] | None = None,
+                   receivers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The codec.json dict of a VLF bundle (field by field in ``docs/vlf.md``); ``receivers``
+    (``caption_decoder`` and ``generator`` fields, see ``bundle_cli``) are added as they are."""
     config, backbone = transmitter.config, transmitter.backbone
     size, batch = config.image_size, "batch"
     indices = {"dtype": "int64", "shape": [batch, config.n_codes]}
@@ -156,6 +158,7 @@ def build_vlf_spec(transmitter: VlfTransmitter, model_id: str, files: dict[str, 
                         "outputs": {"feature": {"dtype": "float32", "shape": [batch, config.embed_dim]}}},
         "parity": parity,
         "vlf_config": config.to_dict(),
+        **(receivers or {}),
         "exported_by": {"git_commit": git_commit(), "torch": torch.__version__, "opset": OPSET,
                         **(provenance or {})},
     }
@@ -163,8 +166,12 @@ def build_vlf_spec(transmitter: VlfTransmitter, model_id: str, files: dict[str, 
 
 def export_vlf_bundle(transmitter: VlfTransmitter, out_dir: str | Path, model_id: str,
                       provenance: dict[str, Any] | None = None, max_index_mismatch: float = 0.0,
-                      max_feature_error: float = 1e-5, parity_images: int = 4) -> dict[str, Any]:
+                      max_feature_error: float = 1e-5, parity_images: int = 4,
+                      receivers: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the bundle folder and check parity; returns the codec.json dict.
+
+    Without ``receivers`` the folder holds the transmitter only (the runtime's
+    ``load_vlf_bundle`` needs both receivers: ``bundle_cli`` writes the complete bundle).
 
     Raises:
         ExportParityError: parity worse than the tolerances (codec.json is then
@@ -184,7 +191,7 @@ def export_vlf_bundle(transmitter: VlfTransmitter, out_dir: str | Path, model_id
         raise ExportParityError(f"export parity failed: {parity} (allowed: index mismatch <= "
                                 f"{max_index_mismatch}, feature error <= {max_feature_error})")
     files = {name: sha256_file(out_dir / name) for name in (VLF_ENCODER_FILE, VLF_DEQUANTIZER_FILE)}
-    spec = build_vlf_spec(transmitter, model_id, files, parity, provenance)
+    spec = build_vlf_spec(transmitter, model_id, files, parity, provenance, receivers)
     (out_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     return spec
 
@@ -206,11 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def fit_tiny_transmitter(args: argparse.Namespace, parser: argparse.ArgumentParser
+                         ) -> tuple[VlfTransmitter, dict[str, Any]]:
+    """The shipped tiny CLIP with a quantiser fitted as :func:`build_parser`'s arguments say,
+    and the provenance to record in codec.json."""
     from uoisc_train.clip import load_tiny_clip
     from uoisc_train.clip.evaluate import generate_scenes
     from uoisc_train.vlf.scene_features import embed_scenes
@@ -226,6 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     transmitter.fit_quantizer(features, seed=args.seed)
     provenance = {"clip": "models/uoisc-tiny-clip", "fit": {"split": "train", "scenes": args.fit_scenes,
                                                             "seed": args.seed}}
+    return transmitter, provenance
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point (transmitter-only folder); returns the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    transmitter, provenance = fit_tiny_transmitter(args, parser)
     spec = export_vlf_bundle(transmitter, args.out, args.model_id or Path(args.out).name, provenance)
     print(json.dumps({"out": str(args.out), "bits_per_image": spec["bits_per_image"],
                       "parity": spec["parity"]}))
