@@ -181,3 +181,37 @@ def test_bad_constructor_arguments_raise(kwargs, name):
     """Inconsistent sizes raise ValueError naming the argument."""
     with pytest.raises(ValueError, match=name):
         SegmentVectorQuantizer(**kwargs)
+
+
+def test_erasure_row_is_index_k_and_only_with_the_erasure_token():
+    """With erasure_token the index K reads the segment's erasure row (K + 1 is still out of
+    range); without it K is out of range; reset_erasure_codewords sets the row to the mean of
+    the segment's codebook."""
+    torch.manual_seed(0)
+    quantizer = SegmentVectorQuantizer(6, 2, 4, erasure_token=True)
+    assert quantizer.erasure_index == 4 and SegmentVectorQuantizer(6, 2, 4).erasure_index is None
+    quantizer.reset_erasure_codewords()
+    vectors = quantizer.lookup(torch.tensor([[4, 0, 4]]))
+    assert torch.allclose(vectors[0, 0:2], quantizer.codebooks[0].mean(0))
+    assert torch.equal(vectors[0, 2:4], quantizer.codebooks[1, 0])
+    assert torch.allclose(vectors[0, 4:6], quantizer.codebooks[2].mean(0))
+    with pytest.raises(ValueError, match="5 out of range"):
+        quantizer.lookup(torch.tensor([[0, 5, 1]]))
+    with pytest.raises(ValueError, match="4 out of range"):
+        SegmentVectorQuantizer(6, 2, 4).lookup(torch.tensor([[0, 4, 1]]))
+    with pytest.raises(ValueError, match="no erasure token"):
+        SegmentVectorQuantizer(6, 2, 4).reset_erasure_codewords()
+
+
+def test_erasure_row_changes_neither_the_indices_nor_the_statistics():
+    """Eq. 7 never picks the erasure row, even when it sits exactly on the input: the indices,
+    the loss and the usage statistics equal those of the same quantiser without the row."""
+    torch.manual_seed(0)
+    plain = SegmentVectorQuantizer(8, 4, 5)
+    with_row = SegmentVectorQuantizer(8, 4, 5, erasure_token=True)
+    with_row.codebooks.data.copy_(plain.codebooks.data)
+    vectors = torch.randn(7, 8)
+    with_row.erasure_codewords.data.copy_(vectors[0].reshape(2, 4))
+    a, b = plain(vectors), with_row(vectors)
+    assert torch.equal(a.indices, b.indices) and b.indices.max() < 5
+    assert torch.equal(a.loss, b.loss) and torch.equal(plain.usage_ema, with_row.usage_ema)

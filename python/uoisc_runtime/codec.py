@@ -4,7 +4,9 @@
 (sessions created once, reused for every call). The sender turns an image and
 its query into a codec frame (``frame`` header + ``packing`` of the indices);
 the receiver turns the received bytes, with the PHY's per-byte reliability,
-back into an image, counting the indices it had to guess.
+back into an image, counting the indices it had to guess. A bundle whose
+decoder learned an "erased" token (codec.json ``erasure_index`` = K) gets index
+K wherever the PHY marked the bits unreliable, instead of the wrong received bits.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from typing import Sequence
 import numpy as np
 
 from uoisc_runtime import frame
-from uoisc_runtime.bundle import Bundle, load_bundle
+from uoisc_runtime.bundle import Bundle, BundleError, load_bundle
 from uoisc_runtime.packing import erased_indices, pack_indices, packed_bytes, unpack_indices
 from uoisc_runtime.preprocess import ImageLike, to_model_input, to_uint8_image
 from uoisc_runtime.tokenizer import tokenizer_for
 
-__all__ = ["CodecError", "DecodeResult", "SemanticCodec", "frame_bytes"]
+__all__ = ["CodecError", "DecodeResult", "SemanticCodec", "erasure_index_of", "frame_bytes"]
 
 _log = logging.getLogger(__name__)
 
@@ -32,6 +34,24 @@ def frame_bytes(spec: dict) -> int:
     """Bytes of one codec frame of the bundle whose (validated) codec.json is ``spec``:
     the codec header plus the packed indices."""
     return frame.HEADER_BYTES + packed_bytes(math.prod(spec["indices_shape"]), spec["bits_per_index"])
+
+
+def erasure_index_of(spec: dict) -> int | None:
+    """The decoder's "erased" index from codec.json, or None when the bundle has none.
+
+    The field is optional (bundles exported before erasure-aware decoding lack it).
+    When present it must be ``codebook_size``: the row after the K codewords.
+
+    Raises:
+        BundleError: ``erasure_index`` present but not the integer K.
+    """
+    if "erasure_index" not in spec:
+        return None
+    value = spec["erasure_index"]
+    if isinstance(value, bool) or not isinstance(value, int) or value != spec["codebook_size"]:
+        raise BundleError(f"codec.json field 'erasure_index'={value!r} must equal "
+                          f"'codebook_size'={spec['codebook_size']!r}")
+    return value
 
 
 class CodecError(ValueError):
@@ -49,6 +69,8 @@ class DecodeResult:
         n_erased: indices with at least one bit in a byte the PHY marked unreliable.
         header_trusted: False when the codec header's bytes were unreliable, so the
             model check was skipped and the frame was decoded on its length alone.
+        n_replaced: erased indices the decoder read as its "erased" token
+            (``n_erased`` with an erasure-aware bundle, else 0: decoded as received).
     """
 
     image: np.ndarray
@@ -56,6 +78,7 @@ class DecodeResult:
     n_folded: int
     n_erased: int
     header_trusted: bool
+    n_replaced: int = 0
 
 
 class SemanticCodec:
@@ -68,6 +91,7 @@ class SemanticCodec:
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
         self._tokenizer = tokenizer_for(bundle.spec) if bundle.needs_query else None
+        self._erasure_index = erasure_index_of(bundle.spec)
         self._warned_ignored_query = False
 
     @classmethod
@@ -101,6 +125,11 @@ class SemanticCodec:
     @property
     def codebook_size(self) -> int:
         return self.bundle.codebook_size
+
+    @property
+    def erasure_index(self) -> int | None:
+        """K when the decoder has the learned "erased" row, else None (see ``erasure_index_of``)."""
+        return self._erasure_index
 
     @property
     def payload_bytes(self) -> int:
@@ -161,11 +190,19 @@ class SemanticCodec:
             return np.zeros((0, *self.indices_shape), np.int64)
         return np.concatenate(chunks).astype(np.int64, copy=False)
 
-    def decode_indices(self, indices: np.ndarray) -> np.ndarray:
+    def decode_indices(self, indices: np.ndarray, erased: np.ndarray | None = None) -> np.ndarray:
         """Images from indices ``N x L x T x G`` (each in ``[0, K)``): uint8 ``N x S x S x 3``.
 
+        Args:
+            indices: the received indices.
+            erased: optional bool mask of the same shape, True where the PHY marked
+                an index unreliable. An erasure-aware bundle decodes those as its
+                "erased" token (index K, which is accepted this way only); other
+                bundles decode them as received.
+
         Raises:
-            CodecError: wrong shape, non-integer dtype, or an index outside ``[0, K)``.
+            CodecError: wrong shape, non-integer dtype, an index outside ``[0, K)``,
+                or an ``erased`` mask of another shape.
         """
         indices = np.asarray(indices)
         if indices.ndim != 4 or indices.shape[1:] != self.indices_shape:
@@ -176,6 +213,12 @@ class SemanticCodec:
         if indices.size and (indices.min() < 0 or indices.max() >= self.codebook_size):
             raise CodecError(f"indices span [{indices.min()}, {indices.max()}]; the codebook "
                              f"has {self.codebook_size} entries")
+        if erased is not None:
+            erased = np.asarray(erased, bool)
+            if erased.shape != indices.shape:
+                raise CodecError(f"erased mask of shape {erased.shape}; indices are {indices.shape}")
+            if self._erasure_index is not None:
+                indices = np.where(erased, self._erasure_index, indices)
         if indices.shape[0] == 0:
             return np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
         (images,) = self.bundle.decoder.run(["image"], {"indices": indices.astype(np.int64)})
@@ -234,5 +277,7 @@ class SemanticCodec:
                                          self.codebook_size)
         erased = erased_indices(ok, frame.HEADER_BYTES, self.n_indices, self.bits_per_index)
         grid = indices.reshape(self.indices_shape)
-        image = self.decode_indices(grid[None])[0]
-        return DecodeResult(image, grid, int(folded.sum()), int(erased.sum()), trusted)
+        image = self.decode_indices(grid[None], erased.reshape(1, *self.indices_shape))[0]
+        n_erased = int(erased.sum())
+        n_replaced = n_erased if self._erasure_index is not None else 0
+        return DecodeResult(image, grid, int(folded.sum()), n_erased, trusted, n_replaced)

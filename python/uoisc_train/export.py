@@ -10,6 +10,8 @@ backbone's mean/std are applied *inside* the graph) and ``token_ids`` (int64
 ``N x L_t``, open_clip tokenizer, kept outside ONNX) and returns ``indices``
 (int64 ``N x |L| x T x S``). The decoder maps ``indices`` to ``image``. Without
 text alignment the encoder has no ``token_ids`` input (codec.json lists the inputs).
+A codec with the erasure token (``CodecConfig.erasure_token``) also decodes index
+``K`` (erased); codec.json then has ``erasure_index`` = K.
 
 A parity check torch vs onnxruntime on fixed inputs is part of every export;
 its figures go into codec.json and a failed check removes nothing but raises.
@@ -113,12 +115,13 @@ def parity_check(model: UOISC, out_dir: str | Path, n_images: int = 4, seed: int
     images, token_ids = _parity_inputs(model, n_images, seed)
     with torch.no_grad():
         torch_indices = model.compress(images, token_ids)
-        torch_images = model.decompress(torch_indices)
+        decoder_indices = _with_erased_copies(torch_indices, model.config.erasure_index)
+        torch_images = model.decompress(decoder_indices)
     feeds = {"image": images.numpy()}
     if model.config.text_alignment:
         feeds["token_ids"] = token_ids.numpy()
     (onnx_indices,) = encoder.run(["indices"], feeds)
-    (onnx_images,) = decoder.run(["image"], {"indices": torch_indices.numpy()})
+    (onnx_images,) = decoder.run(["image"], {"indices": decoder_indices.numpy()})
     error = np.abs(onnx_images - torch_images.numpy())
     return {
         "n_images": n_images,
@@ -126,7 +129,18 @@ def parity_check(model: UOISC, out_dir: str | Path, n_images: int = 4, seed: int
         "index_mismatch_fraction": float(np.mean(onnx_indices != torch_indices.numpy())),
         "image_max_abs_error": float(error.max()),
         "image_mean_abs_error": float(error.mean()),
+        **({"erased_images": n_images} if model.config.erasure_index is not None else {}),
     }
+
+
+def _with_erased_copies(indices: Tensor, erasure_index: int | None) -> Tensor:
+    """``indices``, followed (for an erasure-aware decoder) by copies whose first half in
+    packed order is erased, so the parity check also covers the erasure rows."""
+    if erasure_index is None:
+        return indices
+    erased = indices.clone().reshape(indices.shape[0], -1)
+    erased[:, :erased.shape[1] // 2] = erasure_index
+    return torch.cat([indices, erased.reshape(indices.shape)])
 
 
 def _preprocessing(model: UOISC) -> dict[str, Any]:
@@ -169,6 +183,8 @@ def build_spec(model: UOISC, model_id: str, files: dict[str, str], parity: dict[
                     "outputs": {"image": {"dtype": "float32",
                                           "shape": [batch, 3, config.image_size, config.image_size]}}},
         "parity": parity,
+        # Optional: only decoders with the learned "erased" rows have it (uoisc_runtime.codec).
+        **({"erasure_index": config.erasure_index} if config.erasure_token else {}),
         "codec_config": config.to_dict(),
         "exported_by": {"git_commit": git_commit(), "torch": torch.__version__, "opset": OPSET,
                         **(provenance or {})},

@@ -49,6 +49,10 @@ class CodecConfig:
         lambda_adversarial: ``lambda_3`` of eq. 14.
         index_error_rate: probability that a sent index is replaced by another
             one during training (noise-aware training); 0 disables it.
+        erasure_token: give every segment codebook one extra learned row, index
+            ``K``, that the *decoder* reads for an erased index (a codeword whose
+            CRC failed). The encoder never emits it, so indices and bits on air
+            are those of the same codec without it.
         usage_decay: decay of the exponential moving average of codeword usage.
         dead_code_threshold: a codeword whose average usage falls below
             ``dead_code_threshold / K`` is restarted from encoder outputs.
@@ -73,6 +77,7 @@ class CodecConfig:
     lambda_relevance: float = 1.0
     lambda_adversarial: float = 0.1
     index_error_rate: float = 0.0
+    erasure_token: bool = False
     usage_decay: float = 0.95
     dead_code_threshold: float = 0.1
 
@@ -104,8 +109,9 @@ class CodecConfig:
                              f"shared_dim={self.shared_dim}")
         if not _is_int(self.codebook_size) or self.codebook_size < 2:
             raise ValueError(f"codebook_size={self.codebook_size!r} must be an integer >= 2")
-        if not isinstance(self.text_alignment, bool):
-            raise ValueError(f"text_alignment={self.text_alignment!r} must be a bool")
+        for name in ("text_alignment", "erasure_token"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a bool")
         if self.text_pooling not in TEXT_POOLINGS:
             raise ValueError(f"text_pooling={self.text_pooling!r} must be one of {TEXT_POOLINGS}")
         for name in ("beta", "lambda_mse", "lambda_relevance", "lambda_adversarial",
@@ -138,6 +144,11 @@ class CodecConfig:
     def bits_per_index(self) -> int:
         """``ceil(log2 K)``: bits needed to send one codeword index."""
         return (self.codebook_size - 1).bit_length()
+
+    @property
+    def erasure_index(self) -> int | None:
+        """``K``, the decoder-only index of an erased segment, or None without the erasure token."""
+        return self.codebook_size if self.erasure_token else None
 
     @property
     def indices_shape(self) -> tuple[int, int, int]:

@@ -80,7 +80,8 @@ class UOISC(nn.Module):
             if config.text_alignment else None
         self.quantizer = SegmentVectorQuantizer(
             dim, config.segment_length, config.codebook_size, beta=config.beta,
-            usage_decay=config.usage_decay, dead_code_threshold=config.dead_code_threshold)
+            usage_decay=config.usage_decay, dead_code_threshold=config.dead_code_threshold,
+            erasure_token=config.erasure_token)
         self.decoder = SkipFusionDecoder(n_layers, dim, config.decoder_channels,
                                          config.grid_size, config.image_size)
         self.index_error_rate = config.index_error_rate
@@ -157,7 +158,9 @@ class UOISC(nn.Module):
     def decompress(self, indices: Tensor) -> Tensor:
         """Images from (possibly corrupted) indices ``N x |L| x T x S`` (eqs. 9-10).
 
-        Any index in ``[0, K)`` decodes; out-of-range indices raise ``ValueError``.
+        Any index in ``[0, K)`` decodes, and ``K`` (= ``config.erasure_index``)
+        marks an erased segment when the config has the erasure token;
+        out-of-range indices raise ``ValueError``.
         """
         self._check_indices(indices)
         return self.decoder(self.quantizer.lookup(indices))

@@ -19,6 +19,11 @@ Training details (VQ-VAE practice, not spelled out in the paper):
   re-seeds the rarely used ones with encoder outputs of the current batch.
   The average starts at zero, so the first restart initialises the whole
   codebook from data.
+
+Erasure token (optional, receiver side only): each segment codebook gets one
+extra learned row, index ``K``, that :meth:`lookup` returns for a segment the
+PHY marked erased. :meth:`nearest` never picks it, so the transmitted indices
+do not change.
 """
 
 from __future__ import annotations
@@ -102,10 +107,12 @@ class SegmentVectorQuantizer(nn.Module):
         usage_decay: decay of the codeword usage moving average, in (0, 1).
         dead_code_threshold: restart codewords whose average usage is below
             ``dead_code_threshold / K``.
+        erasure_token: add the decoder-only "erased" row (index ``K``) per segment.
     """
 
     def __init__(self, dim: int, segment_length: int, codebook_size: int, beta: float = 0.25,
-                 usage_decay: float = 0.95, dead_code_threshold: float = 0.1):
+                 usage_decay: float = 0.95, dead_code_threshold: float = 0.1,
+                 erasure_token: bool = False):
         super().__init__()
         if segment_length < 1 or dim < 1 or dim % segment_length:
             raise ValueError(f"segment_length={segment_length} must divide dim={dim}")
@@ -127,6 +134,22 @@ class SegmentVectorQuantizer(nn.Module):
         self.codebooks = nn.Parameter(torch.randn(self.n_segments, codebook_size, segment_length)
                                       / segment_length ** 0.5)
         self.register_buffer("usage_ema", torch.zeros(self.n_segments, codebook_size))
+        # Kept apart from ``codebooks`` so that eq. 7, the usage statistics and the
+        # restarts only ever see the K real codewords.
+        self.erasure_codewords = nn.Parameter(torch.zeros(self.n_segments, segment_length)) \
+            if erasure_token else None
+
+    @property
+    def erasure_index(self) -> int | None:
+        """``K`` when the quantiser has the erasure row, else None."""
+        return None if self.erasure_codewords is None else self.codebook_size
+
+    @torch.no_grad()
+    def reset_erasure_codewords(self) -> None:
+        """Set every segment's erasure row to the mean of its codebook (a neutral start)."""
+        if self.erasure_codewords is None:
+            raise ValueError("this quantiser has no erasure token (erasure_token=False)")
+        self.erasure_codewords.copy_(self.codebooks.mean(dim=1))
 
     # ---- eqs. 6-7 -----------------------------------------------------------
     def split(self, vectors: Tensor) -> Tensor:
@@ -156,22 +179,26 @@ class SegmentVectorQuantizer(nn.Module):
         """Eq. 9: codewords of ``... x S`` indices, concatenated to ``... x D``.
 
         Any index in ``[0, K)`` is valid, including indices changed by channel
-        errors; anything else raises ``ValueError`` (the range check is
-        skipped while tracing for ONNX export, where it cannot be expressed).
+        errors, and ``K`` (erased) when the quantiser has the erasure row;
+        anything else raises ``ValueError`` (the range check is skipped while
+        tracing for ONNX export, where it cannot be expressed).
         """
         if indices.dtype.is_floating_point or indices.dtype == torch.bool:
             raise ValueError(f"indices must be an integer tensor, got {indices.dtype}")
         if indices.ndim < 1 or indices.shape[-1] != self.n_segments:
             raise ValueError(f"indices of shape {tuple(indices.shape)}: last dimension must be "
                              f"the {self.n_segments} segments")
+        rows = self.codebook_size + (self.erasure_codewords is not None)
         exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
         if not exporting and indices.numel():
             low, high = int(indices.min()), int(indices.max())
-            if low < 0 or high >= self.codebook_size:
+            if low < 0 or high >= rows:
                 bad = low if low < 0 else high
-                raise ValueError(f"codeword index {bad} out of range [0, {self.codebook_size})")
+                raise ValueError(f"codeword index {bad} out of range [0, {rows})")
+        table = self.codebooks if self.erasure_codewords is None else \
+            torch.cat([self.codebooks, self.erasure_codewords.unsqueeze(1)], dim=1)
         segment = torch.arange(self.n_segments, device=indices.device)
-        codewords = self.codebooks[segment, indices.long()]        # ... x S x l_s
+        codewords = table[segment, indices.long()]                 # ... x S x l_s
         return codewords.reshape(*indices.shape[:-1], self.dim)
 
     # ---- eq. 12 and the straight-through pass ---------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from uoisc_train.codec import (UOISC, PatchDiscriminator, discriminator_loss, phase_one_loss,
+from uoisc_train.codec import (UOISC, CodecConfig, PatchDiscriminator, discriminator_loss, phase_one_loss,
                                phase_two_generator_loss)
 from uoisc_train.training.checkpoint import (backbone_fingerprint, codec_state,
                                              load_codec_state, stores_backbone)
@@ -126,7 +126,9 @@ class Trainer:
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`state` (same codec config and settings required)."""
-        if state["codec_config"] != self.model.config.to_dict():
+        # Compared as configs, so a checkpoint written before a field with a default
+        # existed (e.g. erasure_token) still resumes.
+        if CodecConfig.from_dict(state["codec_config"]) != self.model.config:
             raise ValueError("checkpoint codec config differs from this run's")
         load_codec_state(self.model, state["codec_state"], state["backbone_fingerprint"],
                          state["stores_backbone"])
