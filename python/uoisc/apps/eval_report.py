@@ -94,24 +94,39 @@ TABLE_METRICS = (
 )
 
 
-def markdown_tables(points):
-    """One Markdown table per (fading, split, metric): systems as rows, Es/N0 as columns;
-    then a table of bits and channel symbols per image."""
+def metric_tables(points, table_metrics=TABLE_METRICS):
+    """Markdown lines: one table per (fading, split, metric) with systems as rows and Es/N0
+    as columns.
+
+    Args:
+        points: the sweep's points.
+        table_metrics: ``(title, (part, key), format)`` per table; a point whose ``part``
+            is None (a system without that output) has no row in it.
+    """
     lines = []
     groups = sorted({(p["config"]["fading"], p["config"]["split"]) for p in points})
     systems = list(dict.fromkeys(p["config"]["system"] for p in points))
     for fading, split in groups:
         group = select(points, fading=fading, split=split)
         snrs = sorted({p["config"]["esno_db"] for p in group})
-        for title, (part, key), spec in TABLE_METRICS:
+        for title, (part, key), spec in table_metrics:
             lines += [f"**{title}** — {fading}, {split}", "",
                       "| system | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
                       "|---|" + "---:|" * len(snrs)]
             for system in systems:
-                row = {p["config"]["esno_db"]: p[part].get(key) for p in select(group, system=system)}
+                row = {p["config"]["esno_db"]: p[part].get(key) for p in select(group, system=system)
+                       if p[part] is not None}
                 if row:
                     lines.append(f"| {system} | " + " | ".join(_fmt(row.get(s), spec) for s in snrs) + " |")
             lines.append("")
+    return lines
+
+
+def markdown_tables(points):
+    """:func:`metric_tables` of :data:`TABLE_METRICS`, then a table of bits and channel
+    symbols per image."""
+    systems = list(dict.fromkeys(p["config"]["system"] for p in points))
+    lines = metric_tables(points)
     lines += ["**bits and channel symbols per image**", "",
               "| system | payload bytes | bits | channel symbols |", "|---|---:|---:|---:|"]
     for system in systems:

@@ -52,37 +52,50 @@ def point_path(out_dir, config):
     return pathlib.Path(out_dir) / POINTS_DIR / f"{point_key(config)}.json"
 
 
-def load_point(path):
-    """The point stored at ``path``, or None when missing or unreadable (then it is redone)."""
+def load_point(path, check=None):
+    """The point stored at ``path``, or None when missing or unreadable (then it is redone).
+
+    Args:
+        path: the point's file.
+        check: schema check raising ValueError (default :func:`check_point`; other sweeps,
+            e.g. ``uoisc-vlf-eval``, store their own point schema the same way).
+    """
     try:
         with open(path, encoding="utf-8") as f:
             point = json.load(f)
-        check_point(point)
+        (check or check_point)(point)
         return point
     except (OSError, ValueError):
         return None
 
 
-def is_done(out_dir, config):
+def is_done(out_dir, config, check=None):
     """True when the point of ``config`` is stored with exactly this configuration."""
-    point = load_point(point_path(out_dir, config))
+    point = load_point(point_path(out_dir, config), check)
     return point is not None and point["config"] == config
 
 
-def save_point(out_dir, point):
-    """Write a point atomically (a killed run leaves no half-written file to resume from)."""
-    check_point(point)
-    path = point_path(out_dir, point["config"])
+def write_json(path, value):
+    """Write ``value`` as JSON atomically (a killed run leaves no half-written file to resume
+    from); returns ``path``."""
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(point, f, indent=1, allow_nan=False)
+        json.dump(value, f, indent=1, allow_nan=False)
         f.write("\n")
     os.replace(tmp, path)
     return path
 
 
-def _require(mapping, keys, where):
+def save_point(out_dir, point, check=None):
+    """Check a point (``check``, default :func:`check_point`) and write it atomically."""
+    (check or check_point)(point)
+    return write_json(point_path(out_dir, point["config"]), point)
+
+
+def require_keys(mapping, keys, where):
+    """Raise ValueError unless ``mapping`` is a dict holding every key (``where`` names it)."""
     if not isinstance(mapping, dict):
         raise ValueError(f"{where} must be a dict, got {type(mapping).__name__}")
     missing = [k for k in keys if k not in mapping]
@@ -97,15 +110,15 @@ def _check_rate(value, where):
 
 def check_point(point, with_pairs=True):
     """Raise ValueError naming the first field of ``point`` that breaks the schema."""
-    _require(point, ("schema", "key", "config", "metrics", "link", "elapsed_s"), "point")
+    require_keys(point, ("schema", "key", "config", "metrics", "link", "elapsed_s"), "point")
     if point["schema"] != POINT_SCHEMA:
         raise ValueError(f"point schema {point['schema']!r}, expected {POINT_SCHEMA!r}")
-    _require(point["config"], CONFIG_KEYS, "point config")
+    require_keys(point["config"], CONFIG_KEYS, "point config")
     if point["key"] != point_key(point["config"]):
         raise ValueError(f"point key {point['key']!r} does not match its config")
     metrics, link = point["metrics"], point["link"]
-    _require(metrics, METRIC_KEYS, "point metrics")
-    _require(link, LINK_KEYS, "point link")
+    require_keys(metrics, METRIC_KEYS, "point metrics")
+    require_keys(link, LINK_KEYS, "point link")
     for name in ("answer_match_rate", "accuracy", "accuracy_original"):
         _check_rate(metrics[name], f"metrics.{name}")
     _check_rate(link["codeword_failure_rate"], "link.codeword_failure_rate")
@@ -114,14 +127,14 @@ def check_point(point, with_pairs=True):
     if not (isinstance(metrics["relevance_loss"], float) and 0.0 <= metrics["relevance_loss"] <= 2.0):
         raise ValueError(f"metrics.relevance_loss={metrics['relevance_loss']!r} outside [0, 2]")
     if with_pairs:
-        _require(point, ("pairs",), "point")
+        require_keys(point, ("pairs",), "point")
         if len(point["pairs"]) != metrics["n_pairs"]:
             raise ValueError(f"{len(point['pairs'])} pair scores for n_pairs={metrics['n_pairs']}")
 
 
 def check_results(results):
     """Raise ValueError naming the first field of a ``results.json`` that breaks the schema."""
-    _require(results, ("schema", "commit", "command", "points", "symbols_ratio"), "results")
+    require_keys(results, ("schema", "commit", "command", "points", "symbols_ratio"), "results")
     if results["schema"] != RESULTS_SCHEMA:
         raise ValueError(f"results schema {results['schema']!r}, expected {RESULTS_SCHEMA!r}")
     for point in results["points"]:
@@ -143,7 +156,8 @@ def json_ready(value):
     return value
 
 
-def _sweep_order(point):
+def sweep_order(point):
+    """Sort key of points: system, fading, split, Es/N0."""
     config = point["config"]
     return config["system"], config["fading"], config["split"], config["esno_db"]
 
@@ -152,11 +166,7 @@ def write_results(out_dir, points, commit, command, symbols_ratio):
     """Write ``results.json`` (points sorted by system, fading, split and Es/N0, without per-pair
     scores); returns its path."""
     results = {"schema": RESULTS_SCHEMA, "commit": commit, "command": command,
-               "points": [without_pairs(p) for p in sorted(points, key=_sweep_order)],
+               "points": [without_pairs(p) for p in sorted(points, key=sweep_order)],
                "symbols_ratio": symbols_ratio}
     check_results(results)
-    path = pathlib.Path(out_dir) / RESULTS_FILE
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(json_ready(results), f, indent=1, allow_nan=False)
-        f.write("\n")
-    return path
+    return write_json(pathlib.Path(out_dir) / RESULTS_FILE, json_ready(results))

@@ -1,0 +1,266 @@
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""uoisc-vlf-eval: VLF-MSC's caption and image vs Es/N0 through the GNU Radio PHY, against text-only
+and image-only baselines.
+
+For every point (system, fading, split, Es/N0) the same scenes (issue 6's
+pairs, ``eval_pairs``) are sent through the real LDPC + 8-PSK PHY and fading
+channel (``vlf_eval_link``). Text systems are scored on the received caption
+against the scene's ground-truth caption (``vlf_eval_metrics``: object, colour,
+shape, size, position, count, background accuracy; a lost frame is an empty
+caption); image systems with the tiny VQA judge's answer match, generated or
+received image vs original, same question (``eval_metrics``; a lost image is
+mid-grey). Each point is stored as it finishes and a rerun resumes
+(``eval_store``); at the end ``results.json``, ``tables.md`` and the plots are
+written (``vlf_eval_report``)::
+
+    uoisc-vlf-eval --systems vlf caption-utf8 caption-utf8@vlf jpeg2000@208 \\
+        --esno-db 0 5 10 15 20 --fading rayleigh --split test_zeroshot test_seen -n 100 --out results/vlf
+"""
+
+import argparse
+import itertools
+import logging
+import os
+import sys
+import tempfile
+import time
+
+from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_pairs, eval_store, evaluate, link_report, phy_sim,
+                                 vlf_eval_link, vlf_eval_metrics, vlf_eval_report, vlf_eval_store, vlf_eval_systems)
+from gnuradio.uoisc.phy import codes, link_sim
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "models/uoisc-tiny-vlf"
+#: JPEG2000 at two codewords (208 codestream bytes): the smallest codestream of a 64 x 64
+#: scene is 178-187 bytes, more than the one codeword (100 codestream bytes) VLF's frame uses.
+DEFAULT_SYSTEMS = ("vlf", "caption-utf8", "caption-utf8@vlf", "jpeg2000@208")
+DEFAULT_ESNO_DB = (0.0, 5.0, 10.0, 15.0, 20.0)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="uoisc-vlf-eval", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sweep = parser.add_argument_group("sweep")
+    sweep.add_argument("-S", "--systems", nargs="+", default=list(DEFAULT_SYSTEMS),
+                       help="vlf, caption-utf8, caption-utf8@<bytes>, caption-utf8@vlf (the VLF frame's "
+                            "bytes), jpeg2000@<bytes>")
+    sweep.add_argument("-e", "--esno-db", nargs="+", type=float, default=list(DEFAULT_ESNO_DB),
+                       help="Es/N0 points in dB")
+    sweep.add_argument("-f", "--fading", nargs="+", choices=link_sim.FADINGS, default=["rayleigh"],
+                       help="channel models")
+    sweep.add_argument("--split", nargs="+", choices=evaluate.SPLITS, default=["test_zeroshot"],
+                       help="world splits")
+    sweep.add_argument("-n", "--n-pairs", type=int, default=50, help="scenes per point, one transmission each")
+    sweep.add_argument("--pair-seed", type=int, default=eval_pairs.EVAL_SEED, help="dataset seed of the scenes")
+    sweep.add_argument("--image-size", type=int, default=64, help="scene side in pixels")
+    vlf = parser.add_argument_group("VLF receiver")
+    vlf.add_argument("-m", "--model", default=DEFAULT_MODEL, help="VLF bundle folder (relative to --models-root)")
+    vlf.add_argument("--steps", type=int, default=10, help="DDIM steps of the image generator")
+    vlf.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
+    vlf.add_argument("--generator-seed", type=int, default=0, help="image of frame seq starts from seed + seq")
+    link = parser.add_argument_group("link")
+    link.add_argument("-c", "--code", choices=codes.list_codes(), default=codes.DEFAULT_CODE, help="LDPC code")
+    link.add_argument("-d", "--doppler", type=float, default=0.0, help="normalised Doppler (0 = one fade per burst)")
+    link.add_argument("-s", "--seed", type=int, default=0, help="seed of the channel")
+    link.add_argument("--providers", default="auto", help="onnxruntime providers of the codecs")
+    link.add_argument("--window", type=int, default=4, help="JPEG2000 images in flight")
+    link.add_argument("--settle-s", type=float, default=3.0,
+                      help="give up on the rest of a point's frames after this long without an arrival")
+    out = parser.add_argument_group("output")
+    out.add_argument("-o", "--out", default="results/vlf-eval", help="output folder")
+    out.add_argument("--force", action="store_true", help="recompute points already stored")
+    out.add_argument("--judge", default=link_report.DEFAULT_JUDGE, help="tiny VQA judge folder")
+    out.add_argument("--models-root", default=".", help="folder the shipped models (models/...) are in")
+    out.add_argument("--reference-results", nargs="*", default=list(vlf_eval_report.DEFAULT_REFERENCE_RESULTS),
+                     help="issue 6 uoisc-eval results.json files with the image-only points (first match wins)")
+    out.add_argument("--reference-systems", nargs="*", default=list(vlf_eval_report.DEFAULT_REFERENCE_SYSTEMS),
+                     help="their systems to show")
+    out.add_argument("--threads", type=int, default=1, help="torch threads of the judge")
+    out.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    phy_sim.add_log_level_argument(out)
+    parser.set_defaults(log_level="warn")
+    return parser
+
+
+def _uses_vlf_codec(spec):
+    return spec.kind == vlf_eval_systems.KIND_VLF or spec.name.endswith("@" + vlf_eval_systems.VLF_BUDGET)
+
+
+def check_args(parser, args):
+    """Cross-argument checks (``parser.error`` exits with a usage message)."""
+    if args.n_pairs < 1 or args.window < 1 or args.threads < 1 or args.steps < 1 or args.settle_s <= 0:
+        parser.error("--n-pairs, --window, --threads and --steps must be >= 1 and --settle-s > 0")
+    if len(set(args.systems)) != len(args.systems):
+        parser.error(f"--systems lists a system twice: {args.systems}")
+    for system in args.systems:
+        try:
+            # Any positive count stands in for the VLF frame's bytes: only the names are checked here.
+            vlf_eval_systems.resolve_system(system, vlf_payload_bytes=1)
+        except ValueError as err:
+            parser.error(str(err))
+
+
+def point_configs(args, vlf_payload_bytes, model):
+    """One config dict per point, in sweep order (system, fading, split, Es/N0).
+
+    Settings a system does not use are None, so changing them does not redo its points.
+    """
+    configs = []
+    for system, fading, split, esno in itertools.product(args.systems, args.fading, args.split, args.esno_db):
+        spec = vlf_eval_systems.resolve_system(system, vlf_payload_bytes)
+        is_vlf = spec.kind == vlf_eval_systems.KIND_VLF
+        configs.append({"system": system, "kind": spec.kind, "max_bytes": spec.max_bytes,
+                        "model": model if _uses_vlf_codec(spec) else None, "fading": fading, "split": split,
+                        "esno_db": float(esno), "n_pairs": args.n_pairs, "pair_seed": args.pair_seed,
+                        "channel_seed": args.seed, "code": args.code, "doppler": args.doppler,
+                        "judge": args.judge if spec.has_image else None,
+                        "steps": args.steps if is_vlf else None, "guidance": args.guidance if is_vlf else None,
+                        "generator_seed": args.generator_seed if is_vlf else None})
+    return configs
+
+
+class PhyTransmitter:
+    """``transmit(config, pairs, references, work_dir) -> (captions, images, link)`` through the PHY.
+
+    ``captions``/``images`` are None for a system without that output; inside, None
+    marks a pair whose frame was lost.
+
+    Args:
+        settings: :class:`~gnuradio.uoisc.apps.eval_link.LinkSettings`.
+        codec_loader: returns the ``VlfCodec`` (called once, when a VLF point is computed).
+    """
+
+    def __init__(self, settings, codec_loader):
+        self.settings, self._codec_loader, self._codec = settings, codec_loader, None
+
+    def codec(self):
+        if self._codec is None:
+            self._codec = self._codec_loader()
+        return self._codec
+
+    def __call__(self, config, pairs, references, work_dir):
+        channel = (config["fading"], config["esno_db"])
+        if config["kind"] == vlf_eval_systems.KIND_VLF:
+            generation = vlf_eval_link.GenerationSettings(steps=config["steps"], guidance=config["guidance"],
+                                                          seed=config["generator_seed"])
+            return vlf_eval_link.transmit_vlf(pairs, self.codec(), *channel, self.settings, generation)
+        if config["kind"] == vlf_eval_systems.KIND_TEXT:
+            captions, link = vlf_eval_link.transmit_captions(references, config["max_bytes"], *channel,
+                                                             self.settings)
+            return captions, None, link
+        images, link = eval_link.transmit(pairs, config["system"], *channel, work_dir, self.settings)
+        link.update(mean_payload_bytes=float(link["payload_bytes"]),
+                    mean_channel_symbols_per_image=float(link["channel_symbols_per_image"]))
+        return None, images, link
+
+
+def evaluate_point(config, pairs, judge, transmit, work_dir):
+    """Transmit and score one point (see :class:`PhyTransmitter` for ``transmit``)."""
+    start = time.monotonic()
+    references = vlf_eval_metrics.reference_captions(pairs, config["split"])
+    captions, images, link = transmit(config, pairs, references, work_dir)
+    point = {"schema": vlf_eval_store.POINT_SCHEMA, "key": eval_store.point_key(config), "config": config,
+             "text": None, "image": None, "link": link, "pairs": {"text": None, "image": None}}
+    if captions is not None:
+        point["pairs"]["text"] = vlf_eval_metrics.score_captions(references, captions)
+        point["text"] = vlf_eval_metrics.summarize_captions(point["pairs"]["text"])
+    if images is not None:
+        point["pairs"]["image"] = eval_metrics.score_pairs(pairs, images, judge)
+        point["image"] = eval_metrics.summarize_scores(point["pairs"]["image"])
+    point["elapsed_s"] = time.monotonic() - start
+    return eval_store.json_ready(point)
+
+
+def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, progress=True, commit=None):
+    """Every point of ``configs``, computed or loaded when already stored.
+
+    Args:
+        configs: point configs (:func:`point_configs`).
+        out_dir: the sweep's folder.
+        transmit: see :class:`PhyTransmitter`.
+        judge_loader: returns the judge (called once, when an image point is computed).
+        pairs_for: ``pairs_for(config) -> pairs`` (``evaluate.pair_cache``).
+        force: recompute stored points.
+        progress: show a tqdm bar.
+        commit: recorded in each computed point.
+
+    Returns:
+        ``(points, n_computed)``.
+    """
+    from tqdm import tqdm
+
+    points, judge, n_computed = [], None, 0
+    bar = tqdm(configs, desc="uoisc-vlf-eval", unit="point", disable=not progress)
+    for config in bar:
+        bar.set_postfix_str(eval_store.point_key(config))
+        if not force and eval_store.is_done(out_dir, config, vlf_eval_store.check_point):
+            points.append(eval_store.load_point(eval_store.point_path(out_dir, config), vlf_eval_store.check_point))
+            continue
+        if judge is None and config["judge"] is not None:
+            judge = judge_loader()
+        with tempfile.TemporaryDirectory(prefix="uoisc-vlf-eval-") as work_dir:
+            point = evaluate_point(config, pairs_for(config), judge, transmit, work_dir)
+        point["commit"] = commit
+        eval_store.save_point(out_dir, point, vlf_eval_store.check_point)
+        logger.info("%s: text object %s, image AMR %s, %d lost", point["key"],
+                    (point["text"] or {}).get("object"), (point["image"] or {}).get("answer_match_rate"),
+                    point["link"]["n_lost"])
+        points.append(point)
+        n_computed += 1
+    return points, n_computed
+
+
+def main(argv=None):
+    """Run the sweep; returns 0 (``parser.error`` exits 2 on bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    phy_sim.set_gr_log_level(args.log_level)
+    import torch
+    torch.set_num_threads(args.threads)
+
+    model = os.path.join(args.models_root, args.model)
+    specs = [vlf_eval_systems.resolve_system(s, vlf_payload_bytes=1) for s in args.systems]
+    codec = None
+    if any(_uses_vlf_codec(spec) for spec in specs):
+        from uoisc_runtime import VlfCodec
+        from gnuradio.uoisc.codec.link_meta import parse_providers
+        try:
+            codec = VlfCodec.from_path(model, providers=parse_providers(args.providers), intra_op_threads=1)
+        except (OSError, ValueError) as err:
+            parser.error(f"--model {model}: {err}")
+        if codec.output_size != args.image_size:
+            parser.error(f"VLF bundle generates {codec.output_size} px images, --image-size is {args.image_size}")
+
+    def load_judge():
+        from uoisc_train.judges import load_tiny_judge
+        return load_tiny_judge(args.judge)
+
+    settings = eval_link.LinkSettings(root=args.models_root, code=args.code, doppler=args.doppler,
+                                      channel_seed=args.seed, providers=args.providers, window=args.window,
+                                      settle_s=args.settle_s)
+    configs = point_configs(args, codec.payload_bytes if codec else None, model)
+    points, n_computed = run_sweep(configs, args.out, PhyTransmitter(settings, lambda: codec), load_judge,
+                                   evaluate.pair_cache(args.image_size), force=args.force,
+                                   commit=evaluate.git_commit())
+    wanted = {(c["fading"], c["split"], c["esno_db"]) for c in configs}
+    references = vlf_eval_report.reference_points(
+        [os.path.join(args.models_root, p) for p in args.reference_results], args.reference_systems, wanted)
+    command = "uoisc-vlf-eval " + " ".join(sys.argv[1:] if argv is None else argv)
+    results_path = vlf_eval_store.write_results(args.out, points, evaluate.git_commit(), command, references)
+    tables_path = os.path.join(args.out, "tables.md")
+    with open(tables_path, "w", encoding="utf-8") as f:
+        f.write(vlf_eval_report.markdown_tables(points, references))
+    figures = vlf_eval_report.write_figures(points, references, args.out)
+    print(f"{n_computed} points computed, {len(points) - n_computed} loaded; wrote {results_path}, "
+          f"{tables_path}, " + ", ".join(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
