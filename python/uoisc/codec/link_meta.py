@@ -69,6 +69,29 @@ def bits_meta(image_meta, **codec_fields):
     return meta
 
 
+def query_to_encode(meta, default_query, needs_query, model_id):
+    """The query an encoder block encodes an image PDU with: its ``query`` meta, else
+    ``default_query``.
+
+    Args:
+        meta: metadata of the image PDU.
+        default_query: the block's query for PDUs that carry none ("" = none).
+        needs_query: the bundle modulates by the query (text alignment).
+        model_id: the bundle's name, for the error message.
+
+    Raises:
+        ValueError: ``query`` meta that is not a string, or no query at all for a bundle
+            that needs one.
+    """
+    query = meta.get("query", "")
+    if not isinstance(query, str):
+        raise ValueError(f"meta 'query' {query!r} is not a string")
+    query = query or default_query
+    if needs_query and not query:
+        raise ValueError(f"{model_id} needs a query: the PDU has none and default_query is empty")
+    return query
+
+
 def check_payload_type(meta, expected):
     """Refuse a PDU whose PHY header names another codec (that header is CRC-protected,
     so it is a reliable early check, e.g. when two codecs share one link).

@@ -43,19 +43,9 @@ class semantic_encoder(pdu_block):
         self.logger.info(f"{self.codec.model_id}: {self.codec.n_indices} indices x "
                          f"{self.codec.bits_per_index} bits, {self.codec.payload_bytes} bytes per image")
 
-    def _query(self, meta):
-        """The query to encode with, or ValueError when the bundle needs one and there is none."""
-        query = meta.get("query", "")
-        if not isinstance(query, str):
-            raise ValueError(f"meta 'query' {query!r} is not a string")
-        query = query or self.default_query
-        if self.codec.needs_query and not query:
-            raise ValueError(f"{self.codec.model_id} needs a query: the PDU has none and default_query is empty")
-        return query
-
     def transform(self, msg):
         meta, image = parse_image_pdu(msg)
-        query = self._query(meta)
+        query = link_meta.query_to_encode(meta, self.default_query, self.codec.needs_query, self.codec.model_id)
         data = self.codec.encode(image, query if self.codec.needs_query else None)
         out_meta = link_meta.bits_meta(
             meta, query=query, payload_type="semantic", model_id=self.codec.model_id, codec_kind="uoisc",
