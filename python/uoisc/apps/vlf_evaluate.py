@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_pairs, eval_store, evaluate, link_report, phy_sim,
                                  vlf_eval_link, vlf_eval_metrics, vlf_eval_report, vlf_eval_store, vlf_eval_systems)
 from gnuradio.uoisc.phy import codes, link_sim
@@ -158,7 +160,12 @@ class PhyTransmitter:
 
 
 def evaluate_point(config, pairs, judge, transmit, work_dir):
-    """Transmit and score one point (see :class:`PhyTransmitter` for ``transmit``)."""
+    """Transmit and score one point (see :class:`PhyTransmitter` for ``transmit``).
+
+    Returns:
+        ``(point, images)``: the point and the received or generated images (None for a
+        text-only system; inside, None marks a lost image).
+    """
     start = time.monotonic()
     references = vlf_eval_metrics.reference_captions(pairs, config["split"])
     captions, images, link = transmit(config, pairs, references, work_dir)
@@ -171,7 +178,7 @@ def evaluate_point(config, pairs, judge, transmit, work_dir):
         point["pairs"]["image"] = eval_metrics.score_pairs(pairs, images, judge)
         point["image"] = eval_metrics.summarize_scores(point["pairs"]["image"])
     point["elapsed_s"] = time.monotonic() - start
-    return eval_store.json_ready(point)
+    return eval_store.json_ready(point), images
 
 
 def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, progress=True, commit=None):
@@ -202,9 +209,15 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
         if judge is None and config["judge"] is not None:
             judge = judge_loader()
         with tempfile.TemporaryDirectory(prefix="uoisc-vlf-eval-") as work_dir:
-            point = evaluate_point(config, pairs_for(config), judge, transmit, work_dir)
+            pairs = pairs_for(config)
+            point, images = evaluate_point(config, pairs, judge, transmit, work_dir)
         point["commit"] = commit
         eval_store.save_point(out_dir, point, vlf_eval_store.check_point)
+        if images is not None:
+            # Kept next to the point (not in results.json) for the example figure.
+            shown = [eval_metrics.stand_in(image, pair.image.shape) for pair, image in zip(pairs, images)]
+            np.savez_compressed(evaluate.examples_path(out_dir, config), images=np.stack(shown),
+                                lost=np.array([image is None for image in images]))
         logger.info("%s: text object %s, image AMR %s, %d lost", point["key"],
                     (point["text"] or {}).get("object"), (point["image"] or {}).get("answer_match_rate"),
                     point["link"]["n_lost"])
@@ -245,14 +258,14 @@ def main(argv=None):
                                       channel_seed=args.seed, providers=args.providers, window=args.window,
                                       settle_s=args.settle_s)
     configs = point_configs(args, codec.payload_bytes if codec else None, model)
+    commit = evaluate.git_commit()
     points, n_computed = run_sweep(configs, args.out, PhyTransmitter(settings, lambda: codec), load_judge,
-                                   evaluate.pair_cache(args.image_size), force=args.force,
-                                   commit=evaluate.git_commit())
+                                   evaluate.pair_cache(args.image_size), force=args.force, commit=commit)
     wanted = {(c["fading"], c["split"], c["esno_db"]) for c in configs}
     references = vlf_eval_report.reference_points(
         [os.path.join(args.models_root, p) for p in args.reference_results], args.reference_systems, wanted)
     command = "uoisc-vlf-eval " + " ".join(sys.argv[1:] if argv is None else argv)
-    results_path = vlf_eval_store.write_results(args.out, points, evaluate.git_commit(), command, references)
+    results_path = vlf_eval_store.write_results(args.out, points, commit, command, references)
     tables_path = os.path.join(args.out, "tables.md")
     with open(tables_path, "w", encoding="utf-8") as f:
         f.write(vlf_eval_report.markdown_tables(points, references))
