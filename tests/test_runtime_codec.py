@@ -240,3 +240,22 @@ def test_runtime_imports_neither_torch_nor_open_clip_nor_gnuradio():
         "'torchvision', 'uoisc_train'}))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_bundles_without_erasure_index_decode_erased_indices_as_received(codecs, scenes):
+    """The shipped bundles have no erasure_index: erased indices are decoded exactly as received
+    (the image equals decode_indices of the received indices, with or without the erased mask)
+    and nothing is reported replaced."""
+    codec = codecs["uoisc-tiny-uoisc"]
+    assert codec.erasure_index is None
+    data = bytearray(codec.encode(scenes[3].image, scenes[3].qa[0].question))
+    data[200:308] = bytes(range(108))
+    byte_ok = np.ones(len(data), bool)
+    byte_ok[200:308] = False
+    result = codec.decode(bytes(data), byte_ok)
+    assert result.n_erased == 108 and result.n_replaced == 0
+    received = result.indices[None]
+    erased = np.zeros(received.shape, bool).reshape(-1)
+    erased[200 - HEADER_BYTES:308 - HEADER_BYTES] = True
+    assert np.array_equal(result.image, codec.decode_indices(received)[0])
+    assert np.array_equal(result.image, codec.decode_indices(received, erased.reshape(received.shape))[0])
