@@ -16,21 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_runtime_vlf_bundle import build_fake_vlf_bundle
+from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
 from test_vlf_export import SIZE
 from uoisc_runtime import CodecError, SemanticCodec, VlfCodec, build_frame
 from uoisc_runtime.frame import HEADER_BYTES
 from uoisc_runtime.vlf_ddim import ddim_sample, initial_noise, resize_bilinear, session_denoiser
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models on a shared, loaded machine: one torch thread avoids oversubscription stalls."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

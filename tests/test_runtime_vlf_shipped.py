@@ -8,21 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
 from uoisc_runtime import VlfCodec, sha256_file
 from uoisc_runtime.vlf_ddim import ddim_sample, resize_bilinear, session_denoiser
 from uoisc_train.world.scenes import generate_scene
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "models" / "uoisc-tiny-vlf"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The shared machine is loaded: one torch thread avoids oversubscription stalls."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
