@@ -139,3 +139,43 @@ def test_soak_500_images_keep_memory_flat_and_all_accounted_for(tmp_path):
     rss_kib = statistics.median(s[1] for s in tail) - statistics.median(s[1] for s in head)
     assert objects / images < 0.5, f"{objects} more live Python objects over {images} images"
     assert rss_kib / images < 6, f"RSS grew {rss_kib} KiB over {images} images"
+
+
+VLF_MODEL = os.path.join(ROOT, semantic_link.DEFAULT_VLF_MODEL)
+
+
+def test_vlf_link_delivers_the_runtime_caption_and_generated_image(tmp_path):
+    """A VLF bundle makes the link a VLF-MSC one (vlf_encoder/vlf_decoder): at 30 dB AWGN every
+    image arrives intact with payload_type "vlf"; each record's caption and generated PNG equal
+    VlfCodec.decode of the clean frame of its original with the generator seed config.seed + seq,
+    which the record's meta states."""
+    from uoisc_runtime import VlfCodec
+
+    config = SemanticLinkConfig(model=VLF_MODEL, out_dir=str(tmp_path), n_images=2, esno_db=30.0,
+                                fading="awgn", seed=5, steps=4)
+    assert config.system == semantic_link.VLF
+    fg = SemanticLoopback(config)
+    originals = blocks.message_debug()
+    fg.msg_connect((fg.source, "out"), (originals, "store"))
+    result = run_semantic_link(config, fg)
+
+    assert result["n_received"] == 2 and result["n_lost"] == 0
+    codec = VlfCodec.from_path(VLF_MODEL, providers=["CPUExecutionProvider"])
+    for msg in stored(originals):
+        meta, image = parse_image_pdu(msg)
+        record = next(r for r in result["records"] if int(r["seq"]) == int(meta["seq"]))
+        assert (record["meta"]["payload_type"], record["meta"]["decode_status"]) == ("vlf", "ok")
+        assert record["meta"]["generator_seed"] == 5 + int(meta["seq"])
+        expected = codec.decode(codec.encode(image), seed=5 + int(meta["seq"]), steps=4, guidance=config.guidance)
+        assert record["meta"]["caption"] == expected.caption
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / record["rx_png"])), expected.image)
+
+
+def test_codec_system_follows_the_bundle_mode():
+    """codec_system reads codec.json's mode: "uoisc" for the UO-ISC bundle (no mode field), "vlf" for
+    the VLF bundle, "jpeg2000" for the baseline; a folder without codec.json is refused by validate."""
+    assert semantic_link.codec_system(MODEL) == semantic_link.UOISC
+    assert semantic_link.codec_system(VLF_MODEL) == semantic_link.VLF
+    assert semantic_link.codec_system(semantic_link.JPEG2000) == semantic_link.JPEG2000
+    with pytest.raises(ValueError, match="codec.json"):
+        SemanticLinkConfig(model=os.path.join(ROOT, "models")).validate()

@@ -9,7 +9,9 @@ draws originals and reconstructions side by side with the query and both
 answers, and writes one JSON report with the link figures: bits and channel
 symbols per image, LDPC codewords that failed, the receiver's SNR estimate,
 PSNR and the answer match rate (the paper's metric: the judge gives the same
-answer on the reconstruction as on the original).
+answer on the reconstruction as on the original). For the VLF-MSC system the
+receiver also writes a caption per image; :func:`score_captions` compares it
+with the ground-truth caption of a generated scene, attribute by attribute.
 
 The judge is the torch model of ``uoisc_train`` (the tiny one shipped in
 ``models/uoisc-tiny-judge`` by default); it is imported only here, so the
@@ -19,6 +21,7 @@ GNU Radio blocks never load torch.
 import logging
 import math
 import os
+import textwrap
 
 import numpy as np
 from PIL import Image
@@ -81,6 +84,40 @@ def judge_answers(records, out_dir, judge_dir=DEFAULT_JUDGE, batch_size=64):
     return len(pairs)
 
 
+def reference_caption(record):
+    """The ground-truth caption of the scene a record's original was, or None when the
+    original was not a generated scene (the source's meta holds ``split`` and ``scene_seed``)."""
+    reference = record.get("reference_meta") or {}
+    if "scene_seed" not in reference or "split" not in reference:
+        return None
+    from uoisc_train.world import generate_scene
+    return generate_scene(int(reference["scene_seed"]), int(reference["height"]), reference["split"]).caption
+
+
+def score_captions(records):
+    """Add ``caption`` (the receiver's, from the decoder meta), ``reference_caption`` and
+    ``caption_scores`` (:func:`uoisc_train.vlf.caption_metrics.caption_scores`: exact match
+    and per-attribute accuracy) to every record; None where it does not apply.
+
+    Returns:
+        the mean scores over the records that have both captions (with ``n``), or None.
+    """
+    pairs = []
+    for record in records:
+        caption = link_meta(record, "caption")
+        reference = reference_caption(record) if caption is not None else None
+        record.update(caption=caption, reference_caption=reference, caption_scores=None)
+        if reference is not None:
+            pairs.append((record, reference, caption))
+    if not pairs:
+        return None
+    # The metrics are plain Python, but their package imports torch (apps may; blocks never do).
+    from uoisc_train.vlf.caption_metrics import caption_metrics, caption_scores
+    for record, reference, caption in pairs:
+        record["caption_scores"] = caption_scores(reference, caption)
+    return caption_metrics([p[1] for p in pairs], [p[2] for p in pairs])
+
+
 def link_meta(record, key):
     """A field of the metadata the decoder emitted (PHY figures, decode status) for a
     record of the sink (which nests it under ``meta``)."""
@@ -99,13 +136,14 @@ def _psnr_of_mean_mse(errors):
     return None if mean is None else psnr_from_mse(mean)
 
 
-def summarize(result, payload_bytes, channel_symbols):
+def summarize(result, payload_bytes, channel_symbols, caption_accuracy=None):
     """The report's ``summary``: counts, rates and means over the run.
 
     Args:
         result: what ``semantic_link.run_semantic_link`` returned (records judged or not).
         payload_bytes: codec frame bytes per image.
         channel_symbols: channel symbols of one image's burst.
+        caption_accuracy: what :func:`score_captions` returned (VLF runs), else None.
     """
     records = result["records"]
     judged = [r for r in records if r.get("answer_match") is not None]
@@ -123,12 +161,15 @@ def summarize(result, payload_bytes, channel_symbols):
         "n_judged": len(judged),
         "answer_match_rate": (sum(bool(r["answer_match"]) for r in judged) / len(judged)
                               if judged else None),
+        "caption_accuracy": caption_accuracy,
         "elapsed_s": result["elapsed_s"], "images_per_s": result["images_per_s"],
     }
 
 
 def side_by_side(records, out_dir, path, max_rows=8):
-    """Originals (left) and reconstructions (right) with the query and the judge's answers."""
+    """Originals (left) and reconstructions (right) with the query and the judge's answers,
+    and, for VLF runs, the received caption under the generated image (and the scene's
+    true caption under the original)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -136,22 +177,30 @@ def side_by_side(records, out_dir, path, max_rows=8):
     rows = [r for r in records if load_png(out_dir, r.get("rx_png")) is not None][:max_rows]
     if not rows:
         return None
-    fig, axes = plt.subplots(len(rows), 2, figsize=(6.4, 2.9 * len(rows)), squeeze=False)
+    has_captions = any(r.get("caption") is not None for r in rows)
+    row_height = 4.4 if has_captions else 2.9  # room for the wrapped captions
+    received = "generated" if has_captions else "received"
+    fig, axes = plt.subplots(len(rows), 2, figsize=(6.4, row_height * len(rows)), squeeze=False)
     for (left, right), record in zip(axes, rows):
         original = load_png(out_dir, record.get("tx_png"))
         for axis, image, title in (
                 (left, original, f"sent: {record.get('answer_original') or '?'}"),
                 (right, load_png(out_dir, record.get("rx_png")),
-                 f"received: {record.get('answer_reconstruction') or '?'}")):
+                 f"{received}: {record.get('answer_reconstruction') or '?'}")):
             axis.axis("off")
             if image is not None:
                 axis.imshow(image, interpolation="nearest")
             axis.set_title(title, fontsize=9)
         snr = link_meta(record, "snr_est_db")
-        left.text(0.0, -0.08, f"Q: {record.get('query') or '(none)'}", transform=left.transAxes,
-                  fontsize=8, va="top")
-        right.text(0.0, -0.08, f"SNR est {snr:.1f} dB" if snr is not None else "",
-                   transform=right.transAxes, fontsize=8, va="top")
+        left_lines = [f"Q: {record.get('query') or '(none)'}"]
+        right_lines = [f"SNR est {snr:.1f} dB" if snr is not None else ""]
+        if record.get("reference_caption"):
+            left_lines.append(f"true: {record['reference_caption']}")
+        if record.get("caption") is not None:
+            right_lines.append(f"caption: {record['caption']}")
+        for axis, lines in ((left, left_lines), (right, right_lines)):
+            axis.text(0.0, -0.08, "\n".join(textwrap.fill(line, 44) for line in lines),
+                      transform=axis.transAxes, fontsize=7 if has_captions else 8, va="top")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -174,5 +223,21 @@ def summary_lines(report):
         f"  SNR estimate    {fmt(s['mean_snr_est_db'], '.1f')} dB (mean)",
         f"  PSNR            {fmt(s['psnr_db'], '.1f')} dB (of the mean MSE of received images)",
         f"  answer match    {fmt(s['answer_match_rate'], '.3f')} ({s['n_judged']} judged)",
+        *_caption_lines(report),
         f"  speed           {s['images_per_s']:.2f} images/s over {s['elapsed_s']:.1f} s",
     ]
+
+
+def _caption_lines(report):
+    """Summary lines of a VLF run: its captions' attribute accuracy and the first captions."""
+    accuracy = report["summary"].get("caption_accuracy")
+    lines = []
+    if accuracy:
+        lines.append("  captions        " + ", ".join(
+            f"{key} {accuracy[key]:.2f}" for key in ("colour", "count", "size", "shape", "position",
+                                                    "background", "exact")
+            if key in accuracy) + f" ({accuracy['n']} scored)")
+    for record in report.get("images", [])[:3]:
+        if record.get("caption") is not None:
+            lines.append(f"  seq {record['seq']:<5}       {record['caption']}")
+    return lines

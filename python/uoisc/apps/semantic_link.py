@@ -10,8 +10,11 @@ end-to-end and soak tests and the latency benchmark::
                           │                                                                 ▲
                           └──────────────────────────── "reference" ───────────────────────┘
 
-The encoder/decoder pair is ``semantic_encoder``/``semantic_decoder`` on an
-ONNX bundle, or ``jpeg2000_encoder``/``jpeg2000_decoder`` (``model="jpeg2000"``)
+The encoder/decoder pair follows the codec system of ``model``
+(:func:`codec_system`): ``semantic_encoder``/``semantic_decoder`` on a UO-ISC
+bundle, ``vlf_encoder``/``vlf_decoder`` on a VLF bundle (``"mode": "vlf"`` in
+its codec.json: the sink gets the generated image, whose meta holds the
+caption), or ``jpeg2000_encoder``/``jpeg2000_decoder`` (``model="jpeg2000"``)
 so the baseline rides the same PHY. Message-driven flowgraphs never finish by
 themselves: :func:`run_semantic_link` asks the source for one image at a time
 through its "next" port, keeping at most ``window`` images in flight, and
@@ -29,7 +32,8 @@ import time
 import pmt
 from gnuradio import gr
 
-from gnuradio.uoisc.codec import jpeg2000_decoder, jpeg2000_encoder, semantic_decoder, semantic_encoder
+from gnuradio.uoisc.codec import (jpeg2000_decoder, jpeg2000_encoder, semantic_decoder, semantic_encoder,
+                                  vlf_decoder, vlf_encoder)
 from gnuradio.uoisc.io import image_sink, image_source
 from gnuradio.uoisc.phy import burst, codes, framing, link_sim, mapping, pilots
 from gnuradio.uoisc.phy.channel import channel
@@ -40,8 +44,12 @@ logger = logging.getLogger(__name__)
 
 #: The shipped default bundle, relative to the repository root.
 DEFAULT_MODEL = "models/uoisc-tiny-uoisc"
+#: The shipped VLF-MSC bundle, relative to the repository root.
+DEFAULT_VLF_MODEL = "models/uoisc-tiny-vlf"
 #: ``model`` value that selects the JPEG2000 baseline pair.
 JPEG2000 = "jpeg2000"
+#: Codec systems of a bundle's codec.json ``mode`` (absent = "uoisc").
+UOISC, VLF = "uoisc", "vlf"
 RECORDS_FILE = "images.jsonl"
 
 
@@ -50,7 +58,7 @@ class SemanticLinkConfig:
     """One run of the semantic link.
 
     Attributes:
-        model: bundle folder, or ``"jpeg2000"`` for the baseline pair.
+        model: bundle folder (UO-ISC or VLF), or ``"jpeg2000"`` for the baseline pair.
         out_dir: where the sink writes PNGs and ``images.jsonl``.
         source: ``"generator"`` (the offline world), an image file or a folder.
         queries: a sidecar file, or one query for every image ("" = the generator's own).
@@ -71,6 +79,8 @@ class SemanticLinkConfig:
         settle_s: give up waiting for the rest after this long without an arrival.
         timeout_s: hard limit of the whole run.
         write_png: write PNGs (the soak test turns them off).
+        steps: DDIM steps of the VLF image generator.
+        guidance: classifier-free guidance of the VLF image generator.
     """
 
     model: str = DEFAULT_MODEL
@@ -93,6 +103,8 @@ class SemanticLinkConfig:
     settle_s: float = 5.0
     timeout_s: float = 600.0
     write_png: bool = True
+    steps: int = 10
+    guidance: float = 3.0
 
     def validate(self):
         """Raise ValueError naming the first bad field."""
@@ -111,10 +123,31 @@ class SemanticLinkConfig:
             raise ValueError(f"source {self.source!r} is neither 'generator' nor an existing file or folder")
         if self.model != JPEG2000 and not os.path.isdir(self.model):
             raise ValueError(f"model {self.model!r} is neither a bundle folder nor {JPEG2000!r}")
+        codec_system(self.model)  # a folder that is no valid bundle fails here, naming the field
+        if self.steps < 1 or self.guidance < 0:
+            raise ValueError(f"steps must be >= 1 and guidance >= 0, got {self.steps!r}, {self.guidance!r}")
 
     @property
     def is_jpeg2000(self):
         return self.model == JPEG2000
+
+    @property
+    def system(self):
+        """The codec system of ``model``: "jpeg2000", "uoisc" or "vlf"."""
+        return codec_system(self.model)
+
+
+def codec_system(model):
+    """"jpeg2000" for the baseline, else the ``mode`` of the bundle's codec.json ("uoisc"
+    when absent, or "vlf"); read from codec.json alone (no onnxruntime session).
+
+    Raises:
+        ValueError: not a valid bundle folder (``BundleError`` names the problem).
+    """
+    if model == JPEG2000:
+        return JPEG2000
+    from uoisc_runtime.bundle import read_spec
+    return read_spec(model).get("mode", UOISC)
 
 
 def bundle_payload_bytes(path):
@@ -166,16 +199,8 @@ class SemanticLoopback(gr.top_block):
         config.validate()
         self.config = config
         self.driver = link_sim.pdu_injector()  # posts the "next" requests to the source
-        if config.is_jpeg2000:
-            image_size = config.image_size
-            self.encoder = jpeg2000_encoder(max_bytes=jpeg2000_budget(config))
-            self.decoder = jpeg2000_decoder(fallback_size=image_size)
-        else:
-            self.encoder = semantic_encoder(config.model, providers=config.providers,
-                                            intra_op_threads=config.intra_op_threads)
-            self.decoder = semantic_decoder(config.model, providers=config.providers,
-                                            intra_op_threads=config.intra_op_threads)
-            image_size = self.encoder.codec.image_size
+        self.encoder, self.decoder, image_port = codec_pair(config)
+        image_size = config.image_size if config.is_jpeg2000 else self.encoder.codec.image_size
         self.source = image_source(source=config.source, queries=config.queries, split=config.split,
                                    n_images=config.n_images, seed=config.seed, image_size=image_size,
                                    rate=0, loop=False)
@@ -190,7 +215,21 @@ class SemanticLoopback(gr.top_block):
         self.msg_connect((self.encoder, "out"), (self.tx, "in"))
         self.connect(self.tx, self.channel, self.rx)
         self.msg_connect((self.rx, "out"), (self.decoder, "in"))
-        self.msg_connect((self.decoder, "out"), (self.sink, "in"))
+        self.msg_connect((self.decoder, image_port), (self.sink, "in"))
+
+
+def codec_pair(config):
+    """(encoder, decoder, decoder's image output port) of the link's codec system."""
+    onnx = dict(providers=config.providers, intra_op_threads=config.intra_op_threads)
+    system = config.system
+    if system == JPEG2000:
+        return (jpeg2000_encoder(max_bytes=jpeg2000_budget(config)),
+                jpeg2000_decoder(fallback_size=config.image_size), "out")
+    if system == VLF:
+        return (vlf_encoder(config.model, **onnx),
+                vlf_decoder(config.model, steps=config.steps, guidance=config.guidance, seed=config.seed, **onnx),
+                "image")
+    return semantic_encoder(config.model, **onnx), semantic_decoder(config.model, **onnx), "out"
 
 
 def _drive(fg, config):

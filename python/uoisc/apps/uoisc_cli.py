@@ -11,9 +11,15 @@ Subcommands:
 - ``uoisc send IMAGE [IMAGE ...] --query "..."``: the same flowgraph on your
   own images (or a folder) with your query and bundle.
 
+``--mode vlf`` sends one VLF-MSC feature per image instead (the shipped
+``models/uoisc-tiny-vlf`` by default): the receiver writes a caption and
+generates an image from it.
+
 Both write, in ``--out``: the original and reconstructed PNGs, ``images.jsonl``
 (one line per image from the sink), ``side_by_side.png`` (originals,
-reconstructions, the query and the judge's answers) and ``report.json``.
+reconstructions, the query and the judge's answers; the captions in VLF mode)
+and ``report.json`` (VLF mode: each caption and, for generated scenes, its
+attribute accuracy against the scene's true caption).
 """
 
 import argparse
@@ -30,15 +36,25 @@ from gnuradio.uoisc.phy import codes, link_sim
 logger = logging.getLogger(__name__)
 
 
+#: The bundle each ``--mode`` uses when ``--model`` is not given.
+DEFAULT_MODELS = {semantic_link.UOISC: semantic_link.DEFAULT_MODEL, semantic_link.VLF: semantic_link.DEFAULT_VLF_MODEL}
+
+
 def _add_link_arguments(parser, out_default):
     codec = parser.add_argument_group("codec")
-    codec.add_argument("-m", "--model", default=semantic_link.DEFAULT_MODEL,
-                       help=f"model bundle folder, or {semantic_link.JPEG2000!r} for the baseline")
+    codec.add_argument("--mode", choices=tuple(DEFAULT_MODELS), default=semantic_link.UOISC,
+                       help="codec system: UO-ISC feature maps, or one VLF-MSC feature (caption + generated image)")
+    codec.add_argument("-m", "--model", default=None,
+                       help=f"model bundle folder of the mode (default: {DEFAULT_MODELS}), or "
+                            f"{semantic_link.JPEG2000!r} for the baseline (uoisc mode)")
     codec.add_argument("--jpeg2000-bytes", type=int, default=0,
                        help="JPEG2000 byte budget (0 = the channel symbols of the default bundle)")
     codec.add_argument("--providers", default="auto",
                        help="onnxruntime providers, comma-separated (auto = CUDA if present, else CPU)")
     codec.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
+    vlf = parser.add_argument_group("VLF receiver (--mode vlf)")
+    vlf.add_argument("--steps", type=int, default=10, help="DDIM steps of the image generator")
+    vlf.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance of the image generator")
     phy = parser.add_argument_group("channel and PHY")
     phy.add_argument("-e", "--esno-db", "--snr", type=float, default=5.0, help="Es/N0 in dB")
     phy.add_argument("-f", "--fading", choices=link_sim.FADINGS, default="rayleigh", help="channel model")
@@ -82,9 +98,11 @@ def _git_commit():
 
 def config_from_args(args, parser):
     """The link configuration of a parsed command line (parser.error on bad combinations)."""
-    common = dict(model=args.model, out_dir=args.out, esno_db=args.esno_db, fading=args.fading,
+    model = args.model or DEFAULT_MODELS[args.mode]
+    common = dict(model=model, out_dir=args.out, esno_db=args.esno_db, fading=args.fading,
                   doppler=args.doppler, code=args.code, seed=args.seed, providers=args.providers,
-                  intra_op_threads=args.threads, jpeg2000_bytes=args.jpeg2000_bytes)
+                  intra_op_threads=args.threads, jpeg2000_bytes=args.jpeg2000_bytes,
+                  steps=args.steps, guidance=args.guidance)
     if args.command == "demo":
         config = semantic_link.SemanticLinkConfig(source="generator", split=args.split,
                                                   n_images=args.n_images, **common)
@@ -97,8 +115,12 @@ def config_from_args(args, parser):
                                                   n_images=n_images, **common)
     try:
         config.validate()
+        system = config.system
     except ValueError as error:
         parser.error(str(error))
+    if system != args.mode and not (system == semantic_link.JPEG2000 and args.mode == semantic_link.UOISC):
+        parser.error(f"model {model!r} is a {system!r} bundle, not {args.mode!r}: "
+                     f"pass --mode {system} or a {args.mode} bundle")
     return config
 
 
@@ -121,12 +143,14 @@ def main(argv=None):
     result = semantic_link.run_semantic_link(config)
     if not args.no_judge:
         link_report.judge_answers(result["records"], config.out_dir, args.judge)
+    caption_accuracy = link_report.score_captions(result["records"])
     payload_bytes = semantic_link.payload_bytes(config)
     report = {
         "command": " ".join(["uoisc"] + argv), "commit": _git_commit(), "machine": phy_sim.machine_info(),
         "config": dataclasses.asdict(config),
         "summary": link_report.summarize(result, payload_bytes,
-                                         semantic_link.burst_symbols(payload_bytes, config.code)),
+                                         semantic_link.burst_symbols(payload_bytes, config.code),
+                                         caption_accuracy),
         "images": result["records"], "lost": result["lost"],
     }
     figure = link_report.side_by_side(result["records"], config.out_dir,
