@@ -190,3 +190,13 @@ def test_uoisc_spec_with_explicit_mode_still_validates():
     spec = read_spec(UOISC_BUNDLE)
     assert "mode" not in spec
     validate_spec({**spec, "mode": "uoisc"})
+
+
+def test_exporter_refuses_receivers_of_another_width(tmp_path):
+    """bundle_cli refuses a generator whose feature width is not the transmitter's embed_dim
+    before writing anything, naming the field."""
+    transmitter = fitted_transmitter(quantizer="vq")
+    generator = FeatureToImageDiffusion(GENERATOR_CONFIG.replace(feature_dim=E + 2))
+    with pytest.raises(ValueError, match="generator.config.feature_dim"):
+        export_complete_vlf_bundle(transmitter, trained_decoder(), generator, tmp_path / "out", "x")
+    assert not (tmp_path / "out").exists()
