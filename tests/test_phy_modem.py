@@ -131,11 +131,12 @@ def test_header_symbols_round_trip(header_bytes):
 
 
 def test_burst_layout():
-    """Without pilots a burst is preamble + 640 header symbols + ceil(bits/3) payload symbols +
-    guard zeros (two codewords of 901 bits: 601 symbols)."""
+    """Without payload pilots a burst is preamble + 640 header symbols + their 20 pilot blocks of 2
+    (the header section's fixed layout) + ceil(bits/3) payload symbols + guard zeros (two codewords
+    of 901 bits: 601 symbols)."""
     burst = build_burst(bytes(framing.HEADER_BYTES), np.ones(1802, np.uint8), 901, guard_len=10)
     assert mapping.HEADER_SYMBOLS == 640
-    assert burst.size == mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 601 + 10
+    assert burst.size == mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 20 * 2 + 601 + 10
     assert np.array_equal(burst[:mapping.PREAMBLE_LEN], mapping.PREAMBLE)
     assert not burst[-10:].any()
     with pytest.raises(ValueError, match="-1"):

@@ -1,7 +1,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Pilot layout (gnuradio.uoisc.phy.pilots) and the pilot channel estimator, without a flowgraph."""
+"""Pilot layout (gnuradio.uoisc.phy.pilots) and the burst layout around it, without a flowgraph."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gnuradio.uoisc.phy import burst, codes, framing, mapping, pilots
-from gnuradio.uoisc.phy.pilot_estimator import (HEADER_ANCHOR_LEN, check_doppler, estimate_section, interpolate_gains,
-                                               wiener_smooth)
 
 params = st.builds(pilots.PilotParams, st.integers(1, pilots.MAX_INTERVAL), st.integers(1, pilots.MAX_LENGTH))
 n_data = st.integers(1, 5000)
@@ -74,80 +72,13 @@ def test_frame_layout_is_a_function_of_code_length_and_pilots():
         assert burst.build_burst(header, coded, code.n, 16, p).size == burst.burst_len(1000, code.n, code.k, 16, p)
 
 
-def test_interpolation_is_exact_for_a_linear_gain():
-    """Linear interpolation reproduces a gain that is linear in time between the anchors."""
-    t = np.array([-5.0, 10.0, 40.0])
-    gains = (1 + 2j) + (0.01 - 0.03j) * t
-    times = np.arange(-5, 41)
-    assert np.allclose(interpolate_gains(t, gains, times), (1 + 2j) + (0.01 - 0.03j) * times)
-
-
-def test_section_estimate_noiseless_ramp():
-    """Noiseless, slowly turning gain (linear phase ramp over the section): the interpolated gains
-    match the true gain within the curvature error of linear interpolation (< 1e-3)."""
-    p = pilots.PilotParams(64, 4)
-    n = 1000
-    rng = np.random.default_rng(1)
-    data = mapping.POINTS[rng.integers(0, 8, n)]
-    section = pilots.insert_pilots(data, p)
-    omega = 2 * np.pi * 1e-4
-    t = np.arange(-HEADER_ANCHOR_LEN, section.size)
-    h = 0.8 * np.exp(1j * omega * t)
-    tail_ref = mapping.POINTS[rng.integers(0, 8, HEADER_ANCHOR_LEN)]
-    gains, noise_var = estimate_section(h[HEADER_ANCHOR_LEN:] * section, h[:HEADER_ANCHOR_LEN] * tail_ref,
-                                        tail_ref, p, n)
-    true = h[HEADER_ANCHOR_LEN:][pilots.data_positions(n, p)]
-    assert np.max(np.abs(gains - true)) < 1e-3
-    assert noise_var < 1e-4
-
-
-def test_section_estimate_noise_variance():
-    """Static gain in noise: pooled N0 within 5 standard deviations (~N0 * sqrt(1/dof)) of the truth."""
-    p = pilots.PilotParams(64, 4)
-    n, n0, h = 6000, 0.1, 0.7 - 0.2j
-    rng = np.random.default_rng(2)
-    section = pilots.insert_pilots(mapping.POINTS[rng.integers(0, 8, n)], p)
-    tail_ref = mapping.POINTS[rng.integers(0, 8, HEADER_ANCHOR_LEN)]
-    noise = np.sqrt(n0 / 2) * (rng.standard_normal(section.size + HEADER_ANCHOR_LEN)
-                               + 1j * rng.standard_normal(section.size + HEADER_ANCHOR_LEN))
-    _, noise_var = estimate_section(h * section + noise[HEADER_ANCHOR_LEN:], h * tail_ref + noise[:HEADER_ANCHOR_LEN],
-                                    tail_ref, p, n)
-    dof = -(-n // 64) * 3 + HEADER_ANCHOR_LEN - 1
-    assert abs(noise_var - n0) < 5 * n0 / np.sqrt(dof)
-
-
-def test_section_estimate_rejects_wrong_length():
-    """A section that does not fit the layout raises ValueError naming both lengths."""
-    p = pilots.PilotParams(64, 4)
-    ref = np.ones(HEADER_ANCHOR_LEN, complex)
-    with pytest.raises(ValueError, match="layout needs"):
-        estimate_section(np.ones(100, complex), ref, ref, p, 100)
-
-
-def test_wiener_smoothing_cuts_noise_on_a_static_channel():
-    """Static gain, anchors every 68 symbols with noise variance 0.05: the smoothed anchors' mean
-    squared error is below half the raw one (the filter passes a band of 2 * 1e-3 * 68 = 14% of
-    the anchor rate, so ~0.14 + edge effects is expected)."""
-    rng = np.random.default_rng(3)
-    times = np.arange(300) * 68.0
-    noise_var = np.full(times.size, 0.05)
-    h = 0.8 + 0.3j
-    raw = h + np.sqrt(0.025) * (rng.standard_normal(times.size) + 1j * rng.standard_normal(times.size))
-    smoothed = wiener_smooth(times, raw, noise_var)
-    assert np.mean(np.abs(smoothed - h) ** 2) < 0.5 * np.mean(np.abs(raw - h) ** 2)
-
-
-def test_wiener_smoothing_follows_a_gain_within_its_design_doppler():
-    """A noiseless gain turning at fD*Ts = 5e-4 (below the 1e-3 design) is kept within 3%
-    by the smoothing (a filter designed for a flat spectrum up to 1e-3 passes it)."""
-    times = np.arange(100) * 68.0
-    gains = np.exp(2j * np.pi * 5e-4 * times)
-    smoothed = wiener_smooth(times, gains, np.full(times.size, 1e-4))
-    assert np.max(np.abs(smoothed - gains)) < 0.03
-
-
-@pytest.mark.parametrize("doppler", [0.0, -1e-3, 0.6])
-def test_bad_pilot_doppler_rejected(doppler):
-    """A design Doppler outside (0, 0.5] raises ValueError naming it."""
-    with pytest.raises(ValueError, match="pilot doppler"):
-        check_doppler(doppler)
+def test_header_section_carries_its_fixed_pilots():
+    """The known prefix is the preamble, then the header symbols with HEADER_PILOTS' blocks at their
+    positions, whatever payload pilot layout the header announces; KNOWN_LEN is its length."""
+    header = framing.pack_header(framing.PhyHeader(1000, 3, 0, 1, 128, 4))
+    prefix = burst.known_prefix(header)
+    assert prefix.size == burst.KNOWN_LEN == mapping.PREAMBLE_LEN + 640 + 20 * 2
+    section = prefix[mapping.PREAMBLE_LEN:]
+    assert np.array_equal(section[pilots.data_positions(640, burst.HEADER_PILOTS)], mapping.header_symbols(header))
+    positions = pilots.pilot_positions(640, burst.HEADER_PILOTS)
+    assert np.array_equal(section[positions], pilots.pilot_symbols(positions.shape[0], burst.HEADER_PILOTS))

@@ -114,7 +114,8 @@ def test_demo_log_level_silences_per_frame_debug_lines(tmp_path, capfd):
 
 def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
     """-P/-L go into every LinkConfig; a half-disabled pilot layout is a usage error; the air path
-    picks the slip-tolerant pilot filter unless --pilot-doppler is given."""
+    picks the slip-tolerant pilot filter unless --pilot-doppler is given, other links "auto";
+    --pilot-doppler takes "auto" or a number in (0, 0.5] and refuses anything else."""
     parser = phy_sim.build_parser()
     args = parser.parse_args(["-P", "32", "-L", "2", "-e", "10", "-f", "awgn", "--air"])
     (config,) = phy_sim.point_configs(args)
@@ -122,6 +123,12 @@ def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
     assert config.receiver_doppler() == pilot_estimator.SLIP_DOPPLER
     args = parser.parse_args(["--pilot-doppler", "2e-3", "-e", "10", "-f", "awgn"])
     assert phy_sim.point_configs(args)[0].receiver_doppler() == 2e-3
+    for argv in (["-e", "10"], ["--pilot-doppler", "auto", "-e", "10"]):
+        assert phy_sim.point_configs(parser.parse_args(argv))[0].receiver_doppler() == pilot_estimator.AUTO
+    for bad in ("fast", "0", "0.7"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--pilot-doppler", bad])
+        assert "--pilot-doppler" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         phy_sim.main(["-P", "64", "-L", "0"])
     assert "--pilot-interval" in capsys.readouterr().err

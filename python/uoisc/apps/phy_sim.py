@@ -25,7 +25,7 @@ import time
 
 from gnuradio import gr
 
-from gnuradio.uoisc.phy import codes, link_sim, pilots, theory
+from gnuradio.uoisc.phy import codes, link_sim, pilot_estimator, pilots, theory
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,9 @@ def build_parser():
                           help="data symbols between pilot blocks (0 with --pilot-len 0: no pilots)")
     receiver.add_argument("-L", "--pilot-len", type=int, default=pilots.DEFAULT_LENGTH,
                           help="known symbols per pilot block")
-    receiver.add_argument("--pilot-doppler", type=float, default=None,
-                          help="design fD*Ts of the pilot filter (default: 1e-3, or 1e-2 with --air)")
+    receiver.add_argument("--pilot-doppler", type=pilot_estimator.parse_doppler, default=None,
+                          help="design fD*Ts of the pilot filter, or 'auto' (estimated per burst); "
+                               "default: auto, or 1e-2 with --air")
     receiver.add_argument("--no-pre-ber", action="store_true",
                           help="skip the coded-bit/LLR taps (pre-decoding BER)")
     air_path = parser.add_argument_group("air path (RRC modem through channels.channel_model)")

@@ -1,23 +1,38 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Assembly of a whole burst: preamble, header, payload section with pilots, guard.
+"""Assembly of a whole burst: preamble, header section, payload section with pilots, guard.
 
 ::
 
-    | preamble 64 | header: 80 bits x 8, BPSK | payload section: 8-PSK data + pilot blocks | guard: zeros |
+    | preamble 64 | header section: 80 bits x 8, BPSK + pilot blocks | payload section: 8-PSK data + pilot blocks | guard: zeros |
 
-The coded bits are interleaved over the burst (``interleaver``) before the Gray
-mapping; the payload section's layout is ``pilots``'s, from the pilot
-parameters that the header itself announces.
+The header section carries its own fixed pilot layout (:data:`HEADER_PILOTS`,
+independent of the payload's, which the header announces): the 8 header copies
+span 680 symbols, through which a fast channel (fD*Ts = 1e-2) turns several
+times, so the receiver needs gain anchors inside the header. The coded bits are
+interleaved over the burst (``interleaver``) before the Gray mapping; the
+payload section's layout is ``pilots``'s, from the pilot parameters that the
+header itself announces.
 """
 
 import numpy as np
 
 from . import interleaver, mapping, pilots
 
+#: Pilot layout of the header section, the same in every burst (2 known symbols after every
+#: 32 header symbols: +6 % header symbols, anchors 34 symbols apart like the payload's default).
+HEADER_PILOTS = pilots.PilotParams(32, 2)
+#: Symbols of the header section (header symbols and their pilots).
+HEADER_SECTION_LEN = pilots.section_len(mapping.HEADER_SYMBOLS, HEADER_PILOTS)
 #: Known symbols before the payload section.
-KNOWN_LEN = mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS
+KNOWN_LEN = mapping.PREAMBLE_LEN + HEADER_SECTION_LEN
+
+
+def known_prefix(header_bytes):
+    """The known symbols before the payload section: preamble and header section."""
+    return np.concatenate([mapping.PREAMBLE, pilots.insert_pilots(mapping.header_symbols(header_bytes),
+                                                                  HEADER_PILOTS)])
 
 
 def build_burst(header_bytes, coded_bits, n, guard_len=mapping.DEFAULT_GUARD, pilot_params=pilots.PilotParams()):
@@ -36,8 +51,7 @@ def build_burst(header_bytes, coded_bits, n, guard_len=mapping.DEFAULT_GUARD, pi
     if guard_len < 0:
         raise ValueError(f"guard_len {guard_len} must be >= 0")
     section = pilots.insert_pilots(mapping.map_8psk(interleaver.interleave(coded_bits, n)), pilot_params)
-    return np.concatenate([mapping.PREAMBLE, mapping.header_symbols(header_bytes), section,
-                           np.zeros(guard_len, dtype=np.complex64)])
+    return np.concatenate([known_prefix(header_bytes), section, np.zeros(guard_len, dtype=np.complex64)])
 
 
 def burst_len(payload_len, n, k, guard_len, pilot_params):

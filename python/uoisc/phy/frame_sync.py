@@ -21,7 +21,7 @@ from gnuradio import gr
 from . import framing, pilots, sync
 from .demapper import LLR_CLIP
 from .pdu_util import make_pdu
-from .pilot_estimator import DESIGN_DOPPLER
+from .pilot_estimator import AUTO
 from .receiver import BurstReceiver
 
 
@@ -38,6 +38,7 @@ def frame_descriptor(frame, n_codewords, n_dummy):
         "h_est": complex(est.h),
         "noise_var_est": est.noise_var,
         "sample_offset": frame.sample_offset,
+        **({} if frame.doppler is None else {"pilot_doppler": frame.doppler}),
     }
 
 
@@ -53,16 +54,16 @@ class frame_sync(gr.basic_block):
         emit_llr: also publish each frame's LLRs on message port ``llr``.
         pilot_interval, pilot_len: the pilot layout expected in every burst
             (``pilots``; 0, 0 = none); bursts announcing another are dropped.
-        pilot_doppler: design Doppler of the pilot filter (see ``receiver``).
+        pilot_doppler: design Doppler of the pilot filter, or "auto" (see ``receiver``).
     """
 
     def __init__(self, n, k, code_id, n_decoders=1, threshold=sync.DEFAULT_THRESHOLD, emit_llr=False,
-                 pilot_interval=0, pilot_len=0, pilot_doppler=DESIGN_DOPPLER):
+                 pilot_interval=0, pilot_len=0, pilot_doppler=AUTO):
         gr.basic_block.__init__(self, name="uoisc_frame_sync", in_sig=[np.complex64], out_sig=[np.float32])
         if int(n_decoders) < 1:
             raise ValueError(f"n_decoders {n_decoders} must be >= 1")
         self.receiver = BurstReceiver(n, k, code_id, threshold, pilots.PilotParams(int(pilot_interval), int(pilot_len)),
-                                      float(pilot_doppler))
+                                      pilot_doppler)
         self.n, self.n_decoders, self.emit_llr = int(n), int(n_decoders), bool(emit_llr)
         self._queue = collections.deque()  # LLR arrays waiting for output space
         self.logger = gr.logger("uoisc.phy.frame_sync")

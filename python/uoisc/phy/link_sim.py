@@ -57,9 +57,9 @@ class LinkConfig:
         n_decoders: decoder instances in the bank.
         max_iter: LDPC iteration limit.
         pilot_interval, pilot_len: pilot layout of phy_tx and phy_rx (0, 0 = none).
-        pilot_doppler: design Doppler of phy_rx's pilot filter; None picks
-            ``SLIP_DOPPLER`` on the air path (Costas slips) and
-            ``DESIGN_DOPPLER`` otherwise.
+        pilot_doppler: design Doppler of phy_rx's pilot filter (a number or
+            "auto"); None picks ``SLIP_DOPPLER`` on the air path (Costas slips)
+            and "auto" (estimated per burst) otherwise.
         measure_pre_ber: also collect coded bits and LLRs (pre-decoding BER).
         air: go through the RRC air modem and ``channel_model`` (AWGN only).
         frequency_offset: carrier offset of the air channel (cycles/sample).
@@ -80,7 +80,7 @@ class LinkConfig:
     max_iter: int = 50
     pilot_interval: int = pilots.DEFAULT_INTERVAL
     pilot_len: int = pilots.DEFAULT_LENGTH
-    pilot_doppler: float = None
+    pilot_doppler: object = None
     measure_pre_ber: bool = True
     air: bool = False
     frequency_offset: float = 0.002
@@ -115,7 +115,7 @@ class LinkConfig:
         """The pilot filter's design Doppler for this link (see ``pilot_doppler``)."""
         if self.pilot_doppler is not None:
             return self.pilot_doppler
-        return pilot_estimator.SLIP_DOPPLER if self.air else pilot_estimator.DESIGN_DOPPLER
+        return pilot_estimator.SLIP_DOPPLER if self.air else pilot_estimator.AUTO
 
 
 def random_payloads(n_frames, payload_bytes, seed):

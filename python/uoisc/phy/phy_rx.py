@@ -8,7 +8,7 @@ from gnuradio import fec, gr
 from . import codes, pilots, sync
 from .deframer import deframer
 from .frame_sync import frame_sync
-from .pilot_estimator import DESIGN_DOPPLER
+from .pilot_estimator import AUTO, parse_doppler
 
 THREADING_MODES = ("capillary", "ordinary", None)
 #: ``fec.ldpc_decoder`` computes exp(x / (2 sigma^2)); sigma^2 = 0.5 makes x a natural LLR.
@@ -38,7 +38,7 @@ class phy_rx(gr.hier_block2):
     deframer (CRC-32 per codeword, reassembly).
 
     ``out`` metadata: ``seq``, ``payload_type``, ``snr_est_db``, ``h_est``
-    (complex), ``noise_var_est``, ``cw_crc_ok`` (u8 vector), ``ldpc_ok``
+    (complex), ``noise_var_est``, ``pilot_doppler`` (design Doppler of the pilot filter, with pilots), ``cw_crc_ok`` (u8 vector), ``ldpc_ok``
     (bool), ``n_codewords``, ``sample_offset``, ``cw_data_bytes`` (payload
     bytes per codeword: byte b lives in codeword ``b // cw_data_bytes``). ``llr`` (only with
     ``emit_llr``): per frame the f32 LLRs of the coded bits, positive = 1, in
@@ -56,15 +56,18 @@ class phy_rx(gr.hier_block2):
             transmitter's (the header announces it; a burst with another layout
             is dropped with a logged warning). 0 with pilot_len 0: no pilots.
         pilot_len: known symbols per pilot block (1..15).
-        pilot_doppler: fastest normalised gain variation fD*Ts the pilot filter
-            follows (default 1e-3: Rayleigh fading up to that Doppler, with the
-            least noise on slower channels); 1e-2 behind the air modem, whose
-            Costas loop can slip by 45 degrees (docs/phy.md).
+        pilot_doppler: "auto" (default): the pilot filter is designed per burst
+            for the Doppler estimated from its pilot gains (follows flat fading
+            up to the pilots' Nyquist limit, 1 / (2 (pilot_interval + pilot_len))
+            = 1.47e-2 by default, with little noise on slow channels); or a
+            number, the fastest normalised gain variation fD*Ts the filter
+            follows: 1e-2 behind the air modem, whose Costas loop can slip by
+            45 degrees, a step that the estimate does not see (docs/phy.md).
     """
 
     def __init__(self, code=codes.DEFAULT_CODE, threading="capillary", n_decoders=2, max_iter=50,
                  threshold=sync.DEFAULT_THRESHOLD, emit_llr=False, pilot_interval=pilots.DEFAULT_INTERVAL,
-                 pilot_len=pilots.DEFAULT_LENGTH, pilot_doppler=DESIGN_DOPPLER):
+                 pilot_len=pilots.DEFAULT_LENGTH, pilot_doppler=AUTO):
         gr.hier_block2.__init__(self, "uoisc_phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(max_iter) < 1:
@@ -73,7 +76,7 @@ class phy_rx(gr.hier_block2):
         n_decoders = check_decoder_bank(threading, n_decoders)
         self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
         self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr,
-                               self.pilot_params.interval, self.pilot_params.length, pilot_doppler)
+                               self.pilot_params.interval, self.pilot_params.length, parse_doppler(pilot_doppler))
         decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
                     for _ in range(n_decoders)]
         self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)

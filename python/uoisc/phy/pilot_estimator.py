@@ -1,47 +1,56 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Channel gain over a burst from its pilot blocks (time-varying flat channel).
+"""Channel gain over a burst from its known-symbol anchors (time-varying flat channel).
 
-Model: r_t = h(t) x_t + w_t, complex noise of variance N0. Anchors of h(t):
+Model: r_t = h(t) x_t + w_t, complex noise of variance N0. An *anchor* is the
+LS gain of a short block of known symbols, placed at the block's centre, with
+estimation-noise variance N0 / (symbols in the block):
 
-- the last :data:`HEADER_ANCHOR_LEN` header symbols (known once the header CRC
-  passed), just before the payload section;
-- each pilot block: the LS estimate over its ``pilot_len`` symbols, placed at
-  the block's centre (h is taken constant over a block: a few symbols).
+- the known prefix of the burst (preamble + header, known once the header CRC
+  passed), cut into blocks of :data:`PREFIX_ANCHOR_LEN` symbols;
+- each pilot block of the payload section.
 
-The anchors are first smoothed by a robust Wiener filter (:func:`wiener_smooth`):
-the channel is modelled with a flat Doppler spectrum up to the design Doppler
-(autocorrelation sinc(2 fD tau)), the robust choice of Li, Cimini and
-Sollenberger (IEEE Trans. Commun. 1998, for OFDM; the argument is the same in
-time): mismatch-tolerant for every slower channel. Each anchor is re-estimated
-from its :data:`SMOOTHING_HALF_WIDTH` neighbours on each side. On a static
-channel this cuts the anchors' noise several-fold, which linear interpolation of
-the raw anchors (equalisation noise up to N0 / pilot_len) could not: measured in
-docs/phy.md, the raw anchors lost ~0.5 dB in AWGN. The gain of every data symbol
-is then the linear interpolation of the smoothed complex anchors (real and
-imaginary parts).
+The gain of every data symbol is the MMSE (Wiener) estimate from the
+``2 * SMOOTHING_HALF_WIDTH`` anchors nearest to it (:func:`wiener_interpolate`),
+under a flat Doppler spectrum up to a design Doppler (autocorrelation
+sinc(2 fD tau)), the robust design of Li, Cimini and Sollenberger (IEEE Trans.
+Commun. 1998, for OFDM; the argument is the same in time): right for every
+slower channel. With ``doppler="auto"`` (the default) the design Doppler is
+estimated per burst from the pilot anchors (``doppler``): a static burst gets a
+narrow filter that averages the whole window (little noise), a fast one a wide
+filter that follows it. The filter's own error variance (MSE) is returned with
+the gains, so the demapper can count it as extra noise: where the gain is
+poorly known (fast fading, far from any anchor) the LLRs are less confident
+instead of confidently wrong.
 
-N0 is pooled over the residuals of the preamble and of every pilot block
-(pilot_len - 1 degrees of freedom each), not over the whole header: under
-Doppler the 704-symbol header spans a large part of a fading period and its
-residual would count the fading as noise.
+N0 is pooled over the residuals of the pilot blocks, whose few symbols see
+almost no fading drift; the prefix blocks (7 degrees of freedom each, but a
+fast channel turns within them) are pooled in only when the pilots alone have
+fewer than :data:`MIN_PILOT_DOF` degrees of freedom.
 """
+
+import dataclasses
 
 import numpy as np
 
-from . import pilots
+from . import burst, mapping, pilots
+from . import doppler as doppler_estimation
 from .estimator import MIN_NOISE_VAR
 
-#: Header symbols used as the first anchor (short enough to be current under Doppler).
-HEADER_ANCHOR_LEN = 32
-#: Default largest normalised Doppler fD*Ts the smoothing filter is designed for.
-DESIGN_DOPPLER = 1e-3
+#: Known symbols per anchor in the burst's known prefix.
+PREFIX_ANCHOR_LEN = 8
+#: "Estimate the design Doppler per burst" (the default of the receiver).
+AUTO = "auto"
 #: Design Doppler for a link behind a carrier loop that slips (air modem): the filter must
 #: follow a 45-degree step within about one pilot interval (measured in docs/phy.md).
 SLIP_DOPPLER = 1e-2
-#: Anchors on each side that the smoothing filter combines.
-SMOOTHING_HALF_WIDTH = 8
+#: Anchors on each side of a data symbol that the filter combines.
+SMOOTHING_HALF_WIDTH = 16
+#: Pilot-residual degrees of freedom enough for N0 on their own.
+MIN_PILOT_DOF = 64
+#: Targets per batch of the Wiener solve (bounds the (targets, window, window) temporary).
+_CHUNK = 1024
 
 
 def block_gains(received_blocks, reference_blocks):
@@ -60,63 +69,159 @@ def block_gains(received_blocks, reference_blocks):
     return gains, residual
 
 
-def interpolate_gains(anchor_times, anchor_gains, times):
-    """Linear interpolation of complex gains (held constant outside the anchors)."""
-    return (np.interp(times, anchor_times, anchor_gains.real)
-            + 1j * np.interp(times, anchor_times, anchor_gains.imag))
-
-
 def check_doppler(doppler):
-    """Raise ValueError unless 0 < doppler <= 0.5 (normalised frequency)."""
+    """Raise ValueError unless doppler is "auto" or a number in (0, 0.5] (fD*Ts)."""
+    if isinstance(doppler, str):
+        if doppler != AUTO:
+            raise ValueError(f"pilot doppler {doppler!r} must be {AUTO!r} or a number in (0, 0.5]")
+        return
     if not 0 < doppler <= 0.5:
-        raise ValueError(f"pilot doppler {doppler!r} must be in (0, 0.5] (fD*Ts)")
+        raise ValueError(f"pilot doppler {doppler!r} must be {AUTO!r} or in (0, 0.5] (fD*Ts)")
 
 
-def wiener_smooth(times, gains, noise_vars, doppler=DESIGN_DOPPLER, half_width=SMOOTHING_HALF_WIDTH):
-    """MMSE re-estimate of each anchor gain from its neighbours (flat Doppler spectrum prior).
+def parse_doppler(value):
+    """``"auto"`` or a float from a user's value (a number or its text); ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        doppler = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"pilot doppler {value!r} must be {AUTO!r} or a number in (0, 0.5]") from None
+    check_doppler(doppler)
+    return doppler
+
+
+@dataclasses.dataclass(frozen=True)
+class Anchors:
+    """Gain observations: ``times`` (symbols, increasing), complex ``gains`` and the
+    estimation-noise variance ``noise`` of each."""
+
+    times: np.ndarray
+    gains: np.ndarray
+    noise: np.ndarray
+
+    @staticmethod
+    def join(*parts):
+        """The anchors of several sets, in time order."""
+        times = np.concatenate([p.times for p in parts])
+        order = np.argsort(times, kind="stable")
+        return Anchors(times[order], np.concatenate([p.gains for p in parts])[order],
+                       np.concatenate([p.noise for p in parts])[order])
+
+
+def known_blocks(received, reference, block_len, start_time):
+    """Anchors of a run of known symbols cut into blocks of ``block_len`` (the first,
+    partial block is left out) and their residual (energy, degrees of freedom).
 
     Args:
-        times: anchor positions (symbols), increasing.
-        gains: complex LS gains at the anchors.
-        noise_vars: variance of each anchor's estimation error (N0 / symbols in it).
-        doppler: the prior's largest normalised Doppler.
-        half_width: neighbours used on each side (the window is shifted at the ends).
+        received, reference: the received and the known transmitted symbols.
+        block_len: symbols per anchor (>= 1).
+        start_time: time (symbol index) of ``received[0]``.
 
     Returns:
-        complex array of smoothed gains.
+        (times, gains, residual energy, degrees of freedom); times are the
+        block centres.
     """
-    times, gains, noise_vars = (np.asarray(v) for v in (times, gains, noise_vars))
+    received = np.asarray(received)
+    skip = received.size % block_len
+    n_blocks = received.size // block_len
+    gains, residual = block_gains(received[skip:].reshape(n_blocks, block_len),
+                                  np.asarray(reference)[skip:].reshape(n_blocks, block_len))
+    times = start_time + skip + (np.arange(n_blocks) + 0.5) * block_len - 0.5
+    return times, gains, residual, n_blocks * (block_len - 1)
+
+
+def _correlation(lags, doppler):
+    return np.sinc(2 * doppler * lags)
+
+
+def wiener_interpolate(anchors, target_times, doppler, half_width=SMOOTHING_HALF_WIDTH):
+    """MMSE gain at each target time from its nearest anchors (flat Doppler spectrum prior).
+
+    Args:
+        anchors: :class:`Anchors`.
+        target_times: times (symbols) to estimate the gain at, increasing.
+        doppler: the prior's largest normalised Doppler (fD*Ts).
+        half_width: anchors used on each side of a target (the window is shifted at the ends).
+
+    Returns:
+        (complex gains, mean squared error of each), both of len(target_times).
+    """
+    times, gains, noise = anchors.times, anchors.gains, anchors.noise
+    target_times = np.asarray(target_times, dtype=np.float64)
     n = times.size
-    width = min(2 * half_width + 1, n)
-    starts = np.clip(np.arange(n) - half_width, 0, n - width)
-    windows = starts[:, None] + np.arange(width)[None, :]  # (anchors, width)
-    signal_power = max(float(np.mean(np.abs(gains) ** 2) - np.mean(noise_vars)), 1e-3 * float(np.mean(noise_vars)))
+    width = min(2 * half_width, n)
+    # Signal power of the prior: the anchors' power less their noise (kept above a floor).
+    power = max(float(np.mean(np.abs(gains) ** 2) - np.mean(noise)), 1e-3 * float(np.mean(noise)))
+    starts = np.clip(np.searchsorted(times, target_times) - half_width, 0, n - width)
+    unique_starts, window_of_target = np.unique(starts, return_inverse=True)
+    windows = unique_starts[:, None] + np.arange(width)[None, :]  # (windows, width)
     lag = times[windows][:, :, None] - times[windows][:, None, :]
-    covariance = np.sinc(2 * doppler * lag) + np.eye(width) * (noise_vars[windows] / signal_power)[:, None, :]
-    cross = np.sinc(2 * doppler * (times[:, None] - times[windows]))
-    weights = np.linalg.solve(covariance, cross[:, :, None])[:, :, 0]
-    return np.sum(weights * gains[windows], axis=1)
+    covariance = power * _correlation(lag, doppler) + noise[windows][:, None, :] * np.eye(width)
+    inverse = np.linalg.inv(covariance)
+    weighted_gains = np.einsum("wij,wj->wi", inverse, gains[windows])  # C^-1 g per window
+    estimate = np.empty(target_times.size, dtype=np.complex128)
+    mse = np.empty(target_times.size)
+    for lo in range(0, target_times.size, _CHUNK):  # bounded memory, not a per-sample loop
+        sel = slice(lo, lo + _CHUNK)
+        w = window_of_target[sel]
+        cross = power * _correlation(target_times[sel, None] - times[windows[w]], doppler)
+        estimate[sel] = np.sum(cross * weighted_gains[w], axis=1)
+        mse[sel] = power - np.einsum("ti,tij,tj->t", cross, inverse[w], cross)
+    return estimate, np.maximum(mse, 0.0)
 
 
-def estimate_section(section, header_tail, header_tail_ref, params, n_data, preamble_residual=(0.0, 0),
-                     doppler=DESIGN_DOPPLER):
-    """Per-data-symbol gains and the pooled N0 of a payload section with pilots.
+@dataclasses.dataclass(frozen=True)
+class SectionEstimate:
+    """What the equaliser needs for a payload section.
+
+    Attributes:
+        gains: complex gain of each data symbol.
+        noise_var: pooled N0.
+        symbol_noise: N0 + the gain estimate's MSE, per data symbol (the
+            noise the demapper should assume).
+        doppler: the design Doppler the filter used (fD*Ts).
+    """
+
+    gains: np.ndarray
+    noise_var: float
+    symbol_noise: np.ndarray
+    doppler: float
+
+
+def pilot_anchors(section, n_data, params):
+    """Anchors of the pilot blocks of a payload section, and their residual (energy, dof)."""
+    positions = pilots.pilot_positions(n_data, params)
+    gains, residual = block_gains(section[positions], pilots.pilot_symbols(positions.shape[0], params))
+    return positions.mean(axis=1), gains, residual, positions.shape[0] * (params.length - 1)
+
+
+def resolve_doppler(doppler, anchors, spacing):
+    """The design Doppler: ``doppler`` itself, or with "auto" the estimate from ``anchors``
+    (``doppler.estimate_doppler``, evenly spaced by ``spacing`` symbols) through
+    ``doppler.design_doppler``."""
+    if doppler != AUTO:
+        return float(doppler)
+    estimate = doppler_estimation.estimate_doppler(anchors.times, anchors.gains, anchors.noise)
+    return doppler_estimation.design_doppler(estimate, spacing)
+
+
+def estimate_section(section, prefix, prefix_ref, params, n_data, doppler=AUTO):
+    """Per-data-symbol gains, their reliability and the pooled N0 of a payload section with pilots.
 
     Args:
         section: received payload section (``pilots.section_len(n_data, params)`` samples).
-        header_tail: the received last header symbols (the first anchor).
-        header_tail_ref: their known transmitted symbols.
+        prefix: the received known symbols just before the section (preamble and header).
+        prefix_ref: their known transmitted symbols.
         params: ``pilots.PilotParams`` of the burst (enabled).
         n_data: data symbols in the section.
-        preamble_residual: (residual energy, degrees of freedom) of another
-            estimate to pool into N0 (the preamble's).
-        doppler: design Doppler of the smoothing filter (:func:`wiener_smooth`).
+        doppler: design Doppler of the filter, or "auto" (estimated from the pilot blocks).
 
     Returns:
-        (gains: complex array of n_data, noise_var: float)
+        a :class:`SectionEstimate`.
 
     Raises:
-        ValueError: pilots disabled or a section of the wrong length.
+        ValueError: pilots disabled, a bad doppler or a section of the wrong length.
     """
     if not params.enabled:
         raise ValueError(f"estimate_section needs pilots, got {params}")
@@ -125,14 +230,61 @@ def estimate_section(section, header_tail, header_tail_ref, params, n_data, prea
     expected = pilots.section_len(n_data, params)
     if section.size != expected:
         raise ValueError(f"section of {section.size} symbols, layout needs {expected}")
-    positions = pilots.pilot_positions(n_data, params)
-    gains, residual = block_gains(section[positions], pilots.pilot_symbols(positions.shape[0], params))
-    (h_head,), head_residual = block_gains(np.asarray(header_tail)[None, :], np.asarray(header_tail_ref)[None, :])
-    anchor_times = np.concatenate([[-(len(header_tail) + 1) / 2], positions.mean(axis=1)])
-    extra_energy, extra_dof = preamble_residual
-    dof = positions.shape[0] * (params.length - 1) + len(header_tail) - 1 + extra_dof
-    noise_var = max((residual + head_residual + extra_energy) / max(dof, 1), MIN_NOISE_VAR)
-    anchor_noise = noise_var / np.concatenate([[len(header_tail)], np.full(gains.size, params.length)])
-    anchor_gains = wiener_smooth(anchor_times, np.concatenate([[h_head], gains]), anchor_noise, doppler)
-    data_gains = interpolate_gains(anchor_times, anchor_gains, pilots.data_positions(n_data, params))
-    return data_gains, noise_var
+    known = known_blocks(prefix, prefix_ref, PREFIX_ANCHOR_LEN, -len(prefix))
+    pilot = pilot_anchors(section, n_data, params)
+    gains, symbol_noise, noise_var, design = _track(known, pilot, params, pilots.data_positions(n_data, params),
+                                                    doppler, pool_known=pilot[3] < MIN_PILOT_DOF)
+    return SectionEstimate(gains, noise_var, symbol_noise, design)
+
+
+def header_estimate(preamble, header_section, doppler=AUTO):
+    """Gain and noise of each header symbol, tracked through the preamble and the header's pilots.
+
+    The header's bits are unknown until its CRC passed, so its anchors are the
+    preamble (blocks of :data:`PREFIX_ANCHOR_LEN`) and the pilot blocks of the
+    header section (``burst.HEADER_PILOTS``); N0 is pooled over all of them.
+
+    Args:
+        preamble: the received preamble symbols.
+        header_section: the received header section (header symbols and pilots).
+        doppler: design Doppler or "auto" (estimated from the header's pilot blocks).
+
+    Returns:
+        (complex gain, N0 + the gain's MSE) of each of the mapping.HEADER_SYMBOLS symbols.
+    """
+    check_doppler(doppler)
+    params = burst.HEADER_PILOTS
+    known = known_blocks(preamble, mapping.PREAMBLE, PREFIX_ANCHOR_LEN, 0)
+    times, gains, residual, dof = pilot_anchors(np.asarray(header_section, dtype=np.complex128),
+                                                mapping.HEADER_SYMBOLS, params)
+    pilot = (times + mapping.PREAMBLE_LEN, gains, residual, dof)
+    targets = mapping.PREAMBLE_LEN + pilots.data_positions(mapping.HEADER_SYMBOLS, params)
+    gains, symbol_noise, _, _ = _track(known, pilot, params, targets, doppler, pool_known=True)
+    return gains, symbol_noise
+
+
+def _track(known, pilot, params, target_times, doppler, pool_known):
+    """Wiener gains at the targets from known-block and pilot anchors.
+
+    Args:
+        known, pilot: (times, gains, residual energy, degrees of freedom) of the
+            known-symbol blocks (PREFIX_ANCHOR_LEN symbols each) and of the pilot blocks.
+        params: the pilot blocks' ``PilotParams``.
+        target_times: where to estimate the gain.
+        doppler: design Doppler or "auto" (estimated from the pilot anchors).
+        pool_known: pool the known blocks' residual into N0 too.
+
+    Returns:
+        (gains, N0 + MSE per target, N0, design Doppler)
+    """
+    known_times, known_gains, known_residual, known_dof = known
+    pilot_times, pilot_gains, residual, dof = pilot
+    if pool_known:
+        residual, dof = residual + known_residual, dof + known_dof
+    noise_var = max(residual / max(dof, 1), MIN_NOISE_VAR)
+    from_pilots = Anchors(pilot_times, pilot_gains, np.full(pilot_gains.size, noise_var / params.length))
+    anchors = Anchors.join(
+        Anchors(known_times, known_gains, np.full(known_gains.size, noise_var / PREFIX_ANCHOR_LEN)), from_pilots)
+    design = resolve_doppler(doppler, from_pilots, params.interval + params.length)
+    gains, mse = wiener_interpolate(anchors, target_times, design)
+    return gains, noise_var + mse, noise_var, design

@@ -25,9 +25,9 @@ PILOTS = pilots.PilotParams(32, 3)
 
 def burst_len(payload_len, guard):
     """Expected burst length, counted independently of ``pilots``: one pilot block after every
-    full or partial group of 32 data symbols."""
+    full or partial group of 32 data symbols; the header section's 640 symbols carry 20 blocks of 2."""
     n_data = mapping.payload_symbol_count(framing.n_codewords(payload_len, CODE.k) * CODE.n)
-    return mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + n_data + 3 * -(-n_data // 32) + guard
+    return mapping.PREAMBLE_LEN + mapping.HEADER_SYMBOLS + 20 * 2 + n_data + 3 * -(-n_data // 32) + guard
 
 
 class qa_phy_tx(gr_unittest.TestCase):
@@ -67,9 +67,11 @@ class qa_phy_tx(gr_unittest.TestCase):
             header = framing.pack_header(framing.PhyHeader(payload.size, 10 + i, 2, CODE.code_id, 32, 3))
             self.assertFloatTuplesAlmostEqual(burst[:mapping.PREAMBLE_LEN], mapping.PREAMBLE, 5)
             known = mapping.header_symbols(header)
-            self.assertFloatTuplesAlmostEqual(burst[mapping.PREAMBLE_LEN:mapping.PREAMBLE_LEN + known.size], known, 5)
+            header_section = burst[mapping.PREAMBLE_LEN:mapping.PREAMBLE_LEN + known.size + 40]
+            at = np.arange(known.size)  # header symbol i follows i // 32 header pilot blocks of 2
+            self.assertFloatTuplesAlmostEqual(header_section[at + 2 * (at // 32)], known, 5)
             self.assertTrue(np.all(burst[-32:] == 0))
-            section = burst[mapping.PREAMBLE_LEN + known.size:-32]
+            section = burst[mapping.PREAMBLE_LEN + header_section.size:-32]
             first_block = section[32:35]
             self.assertFloatTuplesAlmostEqual(first_block, pilots.pilot_symbols(1, PILOTS)[0], 5)
             n_blocks = (section.size + 34) // 35  # section = n_data + 3 * ceil(n_data / 32)
