@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 import pmt
 from gnuradio import gr_unittest
+from qa_semantic_decoder import phy_pdu as semantic_phy_pdu
 from uoisc_runtime import frame
 from uoisc_runtime.codec import SemanticCodec
 from uoisc_runtime.packing import erased_indices
@@ -33,15 +34,9 @@ STEPS = 4
 
 
 def phy_pdu(data, seq=1, failed=(), cw_data_bytes=CW_DATA_BYTES, **extra):
-    """PDU as phy_rx publishes it, with the codewords in ``failed`` flagged as CRC failures."""
-    n_codewords = -(-len(data) // cw_data_bytes)
-    crc_ok = np.ones(n_codewords, dtype=np.uint8)
-    crc_ok[list(failed)] = 0
-    meta = {"seq": seq, "payload_type": "vlf", "snr_est_db": 12.5, "h_est": 0.8 + 0.1j,
-            "noise_var_est": 0.05, "cw_crc_ok": crc_ok, "ldpc_ok": bool(crc_ok.all()),
-            "n_codewords": n_codewords, "cw_data_bytes": cw_data_bytes}
-    meta.update(extra)
-    return make_pdu(meta, np.frombuffer(bytes(data), dtype=np.uint8))
+    """PDU as phy_rx publishes it for a VLF frame, with the codewords in ``failed`` flagged as CRC
+    failures (qa_semantic_decoder's, with payload_type "vlf" and short codewords)."""
+    return semantic_phy_pdu(data, seq, failed, cw_data_bytes, **{"payload_type": "vlf", **extra})
 
 
 def flip_codewords(data, failed):

@@ -15,26 +15,16 @@ import pmt
 from gnuradio import gr_unittest
 from uoisc_runtime import frame
 from uoisc_runtime.packing import unpack_indices
+from qa_semantic_encoder import scene_pdu
 from uoisc_runtime.vlf import VlfCodec
-from uoisc_train.world import generate_scene
 
 from gnuradio.uoisc.codec import vlf_encoder
 from gnuradio.uoisc.codec.pdu_runner import pdu_runner
-from gnuradio.uoisc.io.image_pdu import image_pdu
 from gnuradio.uoisc.phy.pdu_util import make_pdu, split_pdu
 
 MODELS = pathlib.Path(__file__).resolve().parents[3] / "models"
 VLF_BUNDLE = MODELS / "uoisc-tiny-vlf"
 UOISC_BUNDLE = MODELS / "uoisc-tiny-uoisc"
-
-
-def scene_pdu(index, seq, **meta):
-    """Image PDU of test_zeroshot scene ``index`` with its first question, as image_source sends it."""
-    scene = generate_scene(index, 64, "test_zeroshot")
-    fields = {"seq": seq, "index": index, "image_id": f"scene-{index}", "query": scene.qa[0].question,
-              "answer": scene.qa[0].answer}
-    fields.update(meta)
-    return scene.image, image_pdu(scene.image, **fields)
 
 
 class qa_vlf_encoder(gr_unittest.TestCase):
@@ -79,7 +69,7 @@ class qa_vlf_encoder(gr_unittest.TestCase):
         _, msg = scene_pdu(4, seq=7)
         (out,) = self.runner.run([msg])
         meta, payload = split_pdu(out)
-        expected = {"seq": 7, "index": 4, "image_id": "scene-4", "payload_type": "vlf", "codec_kind": "vlf",
+        expected = {"seq": 7, "index": 4, "image_id": "scene4", "payload_type": "vlf", "codec_kind": "vlf",
                     "model_id": "uoisc-tiny-vlf", "n_indices": self.codec.n_indices,
                     "bits_per_index": self.codec.bits_per_index, "n_bits": 8 * payload.size}
         for key, value in expected.items():

@@ -24,6 +24,10 @@ class semantic_encoder(pdu_block):
     used, and ``payload_type="semantic"``, ``model_id``, ``codec_kind="uoisc"``,
     ``n_indices``, ``bits_per_index``, ``n_bits`` (8 × payload bytes).
 
+    Subclasses for other codecs with the same interface (``from_path``,
+    ``encode``, ``needs_query``, ``n_indices``, ...) only set the class
+    attributes below, e.g. :class:`vlf_encoder`.
+
     Args:
         model_path: model bundle folder (``encoder.onnx``, ``decoder.onnx``,
             ``codec.json``); a missing or invalid bundle raises at construction.
@@ -33,12 +37,17 @@ class semantic_encoder(pdu_block):
         default_query: query for images whose PDU carries none ("" = none).
     """
 
+    #: The runtime codec class that loads the bundle.
+    CODEC = SemanticCodec
+    #: The PHY header's payload type and the ``codec_kind`` meta of the output.
+    PAYLOAD_TYPE, CODEC_KIND = "semantic", "uoisc"
+
     def __init__(self, model_path, providers=link_meta.AUTO_PROVIDERS, intra_op_threads=0, default_query=""):
         if not isinstance(default_query, str):
             raise ValueError(f"default_query {default_query!r} must be a string")
-        pdu_block.__init__(self, "semantic_encoder")
-        self.codec = SemanticCodec.from_path(model_path, providers=link_meta.parse_providers(providers),
-                                             intra_op_threads=link_meta.check_intra_op_threads(intra_op_threads))
+        pdu_block.__init__(self, type(self).__name__)
+        self.codec = self.CODEC.from_path(model_path, providers=link_meta.parse_providers(providers),
+                                          intra_op_threads=link_meta.check_intra_op_threads(intra_op_threads))
         self.default_query = default_query
         self.logger.info(f"{self.codec.model_id}: {self.codec.n_indices} indices x "
                          f"{self.codec.bits_per_index} bits, {self.codec.payload_bytes} bytes per image")
@@ -48,6 +57,6 @@ class semantic_encoder(pdu_block):
         query = link_meta.query_to_encode(meta, self.default_query, self.codec.needs_query, self.codec.model_id)
         data = self.codec.encode(image, query if self.codec.needs_query else None)
         out_meta = link_meta.bits_meta(
-            meta, query=query, payload_type="semantic", model_id=self.codec.model_id, codec_kind="uoisc",
+            meta, query=query, payload_type=self.PAYLOAD_TYPE, model_id=self.codec.model_id, codec_kind=self.CODEC_KIND,
             n_indices=self.codec.n_indices, bits_per_index=self.codec.bits_per_index, n_bits=8 * len(data))
         return make_pdu(out_meta, np.frombuffer(data, dtype=np.uint8))
