@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gnuradio.uoisc.apps import phy_demo, phy_sim
-from gnuradio.uoisc.phy import link_sim, pilot_estimator
+from gnuradio.uoisc.phy import doppler, link_sim, pilot_estimator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -13,7 +13,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def test_tiny_run_writes_json_and_png_with_sane_fields(tmp_path):
     """Two AWGN points, 3 PDUs each: JSON lists both points with rates in [0, 1], the
     theory BER falls with Es/N0, and at 20 dB (uncoded BER ~1e-10) every PDU arrives
-    intact with correct CRC flags; the PNG is a real PNG."""
+    intact with correct CRC flags, the receiver counted 3 frames and the pilot filter's design
+    Doppler ("auto" on a static channel) is the estimator's floor; the PNG is a real PNG."""
     status = phy_sim.main(["-n", "3", "-b", "40", "-e", "10", "20", "-f", "awgn",
                            "-o", str(tmp_path), "--timeout", "60"])
     assert status == 0
@@ -32,6 +33,8 @@ def test_tiny_run_writes_json_and_png_with_sane_fields(tmp_path):
     assert high["frames_delivered"] == 3 and high["fer"] == 0.0
     assert high["ber_post_decoding"] == 0.0 and high["crc_flag_accuracy"] == 1.0
     assert high["coded_bits"] > 0
+    assert high["receiver_stats"]["frames"] == 3
+    assert high["pilot_doppler_used"]["max"] == doppler.FLOOR
     assert (tmp_path / "phy_sim.png").read_bytes()[:8] == PNG_MAGIC
 
 
@@ -136,7 +139,8 @@ def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
 
 def test_transmit_payloads_delivers_given_payloads_by_seq_with_their_type():
     """transmit_payloads sends the caller's payloads (any lengths) with seq = position and
-    the given payload type; on a clean AWGN link every one comes back byte-exact."""
+    the given payload type; on a clean AWGN link every one comes back byte-exact, and the
+    receiver's counters say three bursts were read and none lost at the header."""
     payloads = [b"a caption as UTF-8", bytes(range(256)) * 2, b"\x00"]
     run = link_sim.transmit_payloads(link_sim.LinkConfig(esno_db=25.0, fading="awgn", seed=1),
                                      payloads, payload_type="vlf")
@@ -146,6 +150,7 @@ def test_transmit_payloads_delivers_given_payloads_by_seq_with_their_type():
         assert meta["payload_type"] == "vlf"
         assert data.tobytes() == payload
     assert run.elapsed_s > 0
+    assert run.receiver_stats["frames"] == 3 and run.receiver_stats["header_crc_fail"] == 0
 
 
 def test_transmit_payloads_refuses_an_empty_list():

@@ -220,12 +220,15 @@ class LinkRun:
             ``measure_pre_ber``).
         llr: seq -> (meta, LLR f32 array) from phy_rx (empty unless ``measure_pre_ber``).
         elapsed_s: wall time from posting the first PDU to the last delivery.
+        receiver_stats: phy_rx's burst counters (``receiver.BurstReceiver.stats``: headers
+            failed, tracked through fast fading, retimed, ...).
     """
 
     delivered: dict
     coded: dict
     llr: dict
     elapsed_s: float
+    receiver_stats: dict = dataclasses.field(default_factory=dict)
 
 
 def transmit_payloads(config, payloads, payload_type="semantic"):
@@ -266,7 +269,8 @@ def transmit_payloads(config, payloads, payload_type="semantic"):
         coded=_by_seq(_stored(fg.coded), "u8") if measured else {},
         llr=_by_seq(_stored(fg.llr), "f32") if measured else {},
         # Up to the last delivery: the settle wait after lost frames is not work.
-        elapsed_s=max(last_delivery - start, 1e-6))
+        elapsed_s=max(last_delivery - start, 1e-6),
+        receiver_stats=dict(fg.rx.sync.receiver.stats))
 
 
 def run_link(config):
@@ -302,4 +306,14 @@ def run_link(config):
             stats.add_coded_frame(run.coded[seq][1], llr)
     result = {"config": dataclasses.asdict(config)}
     result.update(stats.summary(elapsed_s=run.elapsed_s, true_esno_db=config.esno_db))
+    result["receiver_stats"] = run.receiver_stats
+    result["pilot_doppler_used"] = _doppler_summary([meta.get("pilot_doppler") for meta, _ in delivered.values()])
     return result
+
+
+def _doppler_summary(designs):
+    """Median, min and max of the per-frame design Dopplers of the pilot filter (None without pilots)."""
+    designs = np.array([d for d in designs if d is not None], dtype=np.float64)
+    if designs.size == 0:
+        return None
+    return {"median": float(np.median(designs)), "min": float(designs.min()), "max": float(designs.max())}
