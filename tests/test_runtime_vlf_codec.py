@@ -20,6 +20,7 @@ from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
 from test_vlf_export import SIZE
 from uoisc_runtime import CodecError, SemanticCodec, VlfCodec, build_frame
 from uoisc_runtime.frame import HEADER_BYTES
+from uoisc_runtime.tokenizer import tokenizer_for
 from uoisc_runtime.vlf_ddim import ddim_sample, initial_noise, resize_bilinear, session_denoiser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,11 @@ def _images(n, seed):
 
 def _torch_images(images):
     return torch.from_numpy(images.transpose(0, 3, 1, 2).copy())
+
+
+def sampler_of(codec):
+    """(denoiser, alpha_bar) of a codec's bundle: the arguments ddim_sample needs before the features."""
+    return session_denoiser(codec.bundle.denoiser), np.asarray(codec.bundle.denoiser_spec["alpha_bar"])
 
 
 def _features(codec, n, seed):
@@ -69,7 +75,7 @@ def test_query_modulated_bundle_equals_torch_with_the_runtime_tokens(tmp_path):
     codec = VlfCodec.from_path(tmp_path, providers=["CPUExecutionProvider"], intra_op_threads=1)
     assert codec.needs_query
     images, queries = _images(3, seed=8), ["what colour is the cat?", "how many stars", ""]
-    token_ids = codec._tokenizer(queries)
+    token_ids = tokenizer_for(codec.spec)(queries)
     with torch.no_grad():
         expected = transmitter.compress(_torch_images(images), torch.from_numpy(token_ids)).numpy()
     np.testing.assert_array_equal(codec.encode_indices(images, queries), expected)
@@ -93,7 +99,7 @@ def test_generated_images_equal_torch_sampling_from_the_same_noise(fake, guidanc
     features = _features(codec, 3, seed=4)
     steps = 4
     x_T = generator.initial_noise(3, seed=9).numpy()
-    samples = ddim_sample(session_denoiser(codec.bundle.denoiser), codec._alpha_bar, features, x_T,
+    samples = ddim_sample(*sampler_of(codec), features, x_T,
                           steps, guidance)
     expected = generator.sample(torch.from_numpy(features), steps=steps, guidance=guidance, seed=9).numpy()
     assert expected.shape[-1] == codec.output_size
@@ -106,7 +112,7 @@ def test_generate_is_the_sampler_on_the_seeded_noise(fake):
     codec, _, _, _ = fake
     features = _features(codec, 2, seed=5)
     images = codec.generate(features, seeds=[3, 11], steps=3, guidance=2.0)
-    samples = ddim_sample(session_denoiser(codec.bundle.denoiser), codec._alpha_bar, features,
+    samples = ddim_sample(*sampler_of(codec), features,
                           initial_noise([3, 11], codec.spec["generator"]["sample_size"]), 3, 2.0)
     expected = np.round(resize_bilinear(samples, codec.output_size).clip(0, 1) * 255).astype(np.uint8)
     assert images.shape == (2, codec.output_size, codec.output_size, 3) and images.dtype == np.uint8

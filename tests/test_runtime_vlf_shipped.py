@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from test_runtime_vlf_codec import sampler_of
 from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
 from uoisc_runtime import VlfCodec, sha256_file
-from uoisc_runtime.vlf_ddim import ddim_sample, resize_bilinear, session_denoiser
+from uoisc_runtime.vlf_ddim import ddim_sample, resize_bilinear
 from uoisc_train.world.scenes import generate_scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def test_shipped_generator_equals_torch_sampling(codec, scenes):
     generator = load_generator(ROOT / "models" / "uoisc-tiny-vlf-generator")
     features = codec.dequantize(codec.encode_indices([s.image for s in scenes[:2]]))
     x_T = generator.initial_noise(2, seed=3).numpy()
-    samples = ddim_sample(session_denoiser(codec.bundle.denoiser), codec._alpha_bar, features, x_T, 10, 3.0)
+    samples = ddim_sample(*sampler_of(codec), features, x_T, 10, 3.0)
     expected = generator.sample(torch.from_numpy(features), steps=10, guidance=3.0, seed=3).numpy()
     np.testing.assert_allclose(resize_bilinear(samples, 64), expected, atol=10 * 5 * 1e-4)
 
