@@ -67,3 +67,9 @@ def summarize_captions(scores):
     summary.update(n_pairs=len(scores), n_lost=sum(s["lost"] for s in scores),
                    object_received=float(np.mean(received)) if received else None)
     return summary
+
+
+def unrelated_captions(references):
+    """Each scene paired with the next scene's true caption (the last with the first): a caption
+    that carries no information about its scene, the chance level of every text metric."""
+    return list(references[1:]) + list(references[:1])

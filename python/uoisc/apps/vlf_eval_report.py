@@ -77,10 +77,16 @@ def _bits_table(points):
     return lines
 
 
-def markdown_tables(points, references=()):
-    """Text, image and link tables per (fading, split), then bits and symbols per image."""
-    lines = eval_report.metric_tables(points, TEXT_TABLES)
-    lines += eval_report.metric_tables(list(points) + list(references), IMAGE_TABLES)
+def markdown_tables(points, references=(), chance=()):
+    """Text, image and link tables per (fading, split), then bits and symbols per image.
+
+    Args:
+        points: the sweep's points.
+        references: :func:`reference_points` (image tables and the bits table).
+        chance: chance-level rows without a link (text and image tables).
+    """
+    lines = eval_report.metric_tables(list(points) + list(chance), TEXT_TABLES)
+    lines += eval_report.metric_tables(list(points) + list(references) + list(chance), IMAGE_TABLES)
     lines += eval_report.metric_tables(points, LINK_TABLES)
     lines += _bits_table(list(points) + list(references))
     return "\n".join(lines) + "\n"
@@ -88,9 +94,15 @@ def markdown_tables(points, references=()):
 
 def write_figures(points, references, out_dir):
     """Text accuracy and image answer match rate vs Es/N0 (one panel per fading, split);
-    returns the written paths."""
+    returns the written paths.
+
+    Args:
+        points: the sweep's points.
+        references: other rows to draw (issue 6's points, chance levels).
+        out_dir: where the PNGs go.
+    """
     paths = []
-    text = [p for p in points if p["text"] is not None]
+    text = [p for p in list(points) + list(references) if p["text"] is not None]
     for key in ("object", "colour", "count", "background"):
         if text:
             paths.append(eval_plots.plot_vs_esno(text, key, f"caption {key} accuracy",

@@ -17,7 +17,9 @@ keys, atomic writes, resume when the configuration is unchanged) with
   and ``commit``.
 - results: ``schema`` (= :data:`RESULTS_SCHEMA`), ``commit``, ``command``,
   ``points`` (without ``pairs``), ``reference_points`` (issue 6's image-only points
-  at their own symbols, see ``vlf_eval_report.reference_points``).
+  at their own symbols, see ``vlf_eval_report.reference_points``) and
+  ``chance_points`` (another scene's caption and image, see
+  ``vlf_evaluate.chance_points``).
 """
 
 import pathlib
@@ -83,17 +85,18 @@ def check_point(point, with_pairs=True):
 
 def check_results(results):
     """Raise ValueError naming the first field of a ``results.json`` that breaks the schema."""
-    eval_store.require_keys(results, ("schema", "commit", "command", "points", "reference_points"), "results")
+    eval_store.require_keys(results, ("schema", "commit", "command", "points", "reference_points", "chance_points"),
+                            "results")
     if results["schema"] != RESULTS_SCHEMA:
         raise ValueError(f"results schema {results['schema']!r}, expected {RESULTS_SCHEMA!r}")
     for point in results["points"]:
         check_point(point, with_pairs=False)
 
 
-def write_results(out_dir, points, commit, command, reference_points):
+def write_results(out_dir, points, commit, command, reference_points, chance_points):
     """Write ``results.json`` (points in sweep order, without per-pair scores); returns its path."""
     results = {"schema": RESULTS_SCHEMA, "commit": commit, "command": command,
                "points": [eval_store.without_pairs(p) for p in sorted(points, key=eval_store.sweep_order)],
-               "reference_points": reference_points}
+               "reference_points": reference_points, "chance_points": chance_points}
     check_results(results)
     return eval_store.write_json(pathlib.Path(out_dir) / RESULTS_FILE, eval_store.json_ready(results))

@@ -20,6 +20,7 @@ written (``vlf_eval_report``)::
 """
 
 import argparse
+import functools
 import itertools
 import logging
 import os
@@ -40,6 +41,8 @@ DEFAULT_MODEL = "models/uoisc-tiny-vlf"
 #: scene is 178-187 bytes, more than the one codeword (100 codestream bytes) VLF's frame uses.
 DEFAULT_SYSTEMS = ("vlf", "caption-utf8", "caption-utf8@vlf", "jpeg2000@208")
 DEFAULT_ESNO_DB = (0.0, 5.0, 10.0, 15.0, 20.0)
+#: System name of the chance-level rows (:func:`chance_points`).
+CHANCE = "chance (another scene)"
 
 
 def build_parser():
@@ -226,6 +229,34 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
     return points, n_computed
 
 
+def chance_points(configs, pairs_for, judge_loader):
+    """The chance level of each (fading, split, Es/N0) of the sweep: every scene scored against
+    the next scene's true caption and original image (a receiver that learned nothing about
+    its scene), as points of the system :data:`CHANCE` (no link).
+
+    Args:
+        configs: the sweep's point configs.
+        pairs_for: ``pairs_for(config) -> pairs``.
+        judge_loader: returns the judge.
+    """
+    scored, points = {}, {}
+    for config in configs:
+        pairs_key = (config["split"], config["n_pairs"], config["pair_seed"])
+        if pairs_key not in scored:
+            pairs = pairs_for(config)
+            references = vlf_eval_metrics.reference_captions(pairs, config["split"])
+            text = vlf_eval_metrics.score_captions(references, vlf_eval_metrics.unrelated_captions(references))
+            others = [pair.image for pair in pairs[1:] + pairs[:1]]
+            scored[pairs_key] = (vlf_eval_metrics.summarize_captions(text),
+                                 eval_metrics.summarize_scores(eval_metrics.score_pairs(pairs, others, judge_loader())))
+        where = (config["fading"], config["split"], config["esno_db"])
+        if where not in points:
+            text, image = scored[pairs_key]
+            points[where] = {"config": {"system": CHANCE, "fading": where[0], "split": where[1], "esno_db": where[2],
+                                        "n_pairs": config["n_pairs"]}, "text": text, "image": image, "link": None}
+    return eval_store.json_ready(list(points.values()))
+
+
 def main(argv=None):
     """Run the sweep; returns 0 (``parser.error`` exits 2 on bad arguments)."""
     parser = build_parser()
@@ -250,6 +281,7 @@ def main(argv=None):
         if codec.output_size != args.image_size:
             parser.error(f"VLF bundle generates {codec.output_size} px images, --image-size is {args.image_size}")
 
+    @functools.cache
     def load_judge():
         from uoisc_train.judges import load_tiny_judge
         return load_tiny_judge(args.judge)
@@ -259,17 +291,19 @@ def main(argv=None):
                                       settle_s=args.settle_s)
     configs = point_configs(args, codec.payload_bytes if codec else None, model)
     commit = evaluate.git_commit()
+    pairs_for = evaluate.pair_cache(args.image_size)
     points, n_computed = run_sweep(configs, args.out, PhyTransmitter(settings, lambda: codec), load_judge,
-                                   evaluate.pair_cache(args.image_size), force=args.force, commit=commit)
+                                   pairs_for, force=args.force, commit=commit)
     wanted = {(c["fading"], c["split"], c["esno_db"]) for c in configs}
     references = vlf_eval_report.reference_points(
         [os.path.join(args.models_root, p) for p in args.reference_results], args.reference_systems, wanted)
+    chance = chance_points(configs, pairs_for, load_judge)
     command = "uoisc-vlf-eval " + " ".join(sys.argv[1:] if argv is None else argv)
-    results_path = vlf_eval_store.write_results(args.out, points, commit, command, references)
+    results_path = vlf_eval_store.write_results(args.out, points, commit, command, references, chance)
     tables_path = os.path.join(args.out, "tables.md")
     with open(tables_path, "w", encoding="utf-8") as f:
-        f.write(vlf_eval_report.markdown_tables(points, references))
-    figures = vlf_eval_report.write_figures(points, references, args.out)
+        f.write(vlf_eval_report.markdown_tables(points, references, chance))
+    figures = vlf_eval_report.write_figures(points, references + chance, args.out)
     print(f"{n_computed} points computed, {len(points) - n_computed} loaded; wrote {results_path}, "
           f"{tables_path}, " + ", ".join(figures))
     return 0
