@@ -252,3 +252,17 @@ def test_runtime_vlf_never_imports_torch():
         "'torchvision', 'uoisc_train'}))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids=st.lists(st.integers(min_value=0, max_value=45), max_size=20))
+def test_tokens_to_text_equals_the_training_vocabulary(ids):
+    """The runtime's detokeniser (caption.json's word list) writes exactly what the training
+    side's CaptionVocabulary.decode writes, for any id sequence (eos anywhere, pad, bos)."""
+    from uoisc_runtime.vlf_caption import tokens_to_text
+    from uoisc_train.vlf.caption_vocab import CaptionVocabulary
+    vocabulary = CaptionVocabulary()
+    ids = [i % len(vocabulary) for i in ids]
+    special = {"pad": vocabulary.pad_id, "bos": vocabulary.bos_id, "eos": vocabulary.eos_id,
+               "unk": vocabulary.unk_id}
+    assert tokens_to_text(ids, vocabulary.tokens, special) == vocabulary.decode(ids)
