@@ -8,6 +8,10 @@ format version, a missing key or a wrong type, inconsistent geometry
 file whose sha256 differs from the recorded one, or ONNX graphs whose input and
 output names, element types and shapes differ from codec.json. A silent
 mismatch would decode wrong images; a loud one costs a message.
+
+codec.json's ``mode`` tells the two bundle kinds apart: absent (or ``"uoisc"``) is the
+UO-ISC layout above; ``"vlf"`` is validated by :mod:`uoisc_runtime.vlf_bundle` and loaded
+with ``load_vlf_bundle`` (``load_bundle`` refuses it, naming the mode).
 """
 
 from __future__ import annotations
