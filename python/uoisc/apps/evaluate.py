@@ -41,13 +41,11 @@ N_EXAMPLES = 4
 EXAMPLES_SUFFIX = ".examples.npz"
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="uoisc-eval", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_sweep_arguments(parser, default_systems, systems_help):
+    """The "sweep" argument group (systems, Es/N0, fading, split, pairs), shared with
+    ``uoisc-vlf-eval``; returns the group."""
     sweep = parser.add_argument_group("sweep")
-    sweep.add_argument("-S", "--systems", nargs="+", default=list(DEFAULT_SYSTEMS),
-                       help="uoisc, no-text, no-vlm, jpeg2000 (uoisc's symbols), jpeg2000@<bytes> "
-                            "or bundle folders (e.g. other segment lengths)")
+    sweep.add_argument("-S", "--systems", nargs="+", default=list(default_systems), help=systems_help)
     sweep.add_argument("-e", "--esno-db", nargs="+", type=float, default=list(DEFAULT_ESNO_DB),
                        help="Es/N0 points in dB")
     sweep.add_argument("-f", "--fading", nargs="+", choices=link_sim.FADINGS, default=["rayleigh"],
@@ -58,6 +56,12 @@ def build_parser():
     sweep.add_argument("--pair-seed", type=int, default=eval_pairs.EVAL_SEED,
                        help="dataset seed of the scenes")
     sweep.add_argument("--image-size", type=int, default=64, help="scene side in pixels (the bundles' size)")
+    return sweep
+
+
+def add_link_arguments(parser):
+    """The "link" argument group (code, Doppler, channel seed, providers, window, settle time);
+    returns the group."""
     link = parser.add_argument_group("link")
     link.add_argument("-c", "--code", choices=codes.list_codes(), default=codes.DEFAULT_CODE,
                       help="LDPC code")
@@ -68,8 +72,14 @@ def build_parser():
     link.add_argument("--window", type=int, default=4, help="images in flight")
     link.add_argument("--settle-s", type=float, default=3.0,
                       help="give up on the rest of a point's images after this long without an arrival")
+    return link
+
+
+def add_output_arguments(parser, default_out):
+    """The "output" argument group (folder, force, judge, models root, threads, logging);
+    returns the group."""
     out = parser.add_argument_group("output")
-    out.add_argument("-o", "--out", default="results/eval", help="output folder")
+    out.add_argument("-o", "--out", default=default_out, help="output folder")
     out.add_argument("--force", action="store_true", help="recompute points already stored")
     out.add_argument("--judge", default=link_report.DEFAULT_JUDGE, help="tiny VQA judge folder")
     out.add_argument("--models-root", default=".", help="folder the shipped bundles (models/...) are in")
@@ -78,6 +88,16 @@ def build_parser():
     phy_sim.add_log_level_argument(out)
     # INFO would log every burst of a sweep; decode problems still show at "warn".
     parser.set_defaults(log_level="warn")
+    return out
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="uoisc-eval", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_sweep_arguments(parser, DEFAULT_SYSTEMS, "uoisc, no-text, no-vlm, jpeg2000 (uoisc's symbols), "
+                                                 "jpeg2000@<bytes> or bundle folders (e.g. other segment lengths)")
+    add_link_arguments(parser)
+    add_output_arguments(parser, "results/eval")
     return parser
 
 

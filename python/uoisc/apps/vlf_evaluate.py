@@ -30,9 +30,8 @@ import time
 
 import numpy as np
 
-from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_pairs, eval_store, evaluate, link_report, phy_sim,
-                                 vlf_eval_link, vlf_eval_metrics, vlf_eval_report, vlf_eval_store, vlf_eval_systems)
-from gnuradio.uoisc.phy import codes, link_sim
+from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_store, evaluate, phy_sim, vlf_eval_link,
+                                 vlf_eval_metrics, vlf_eval_report, vlf_eval_store, vlf_eval_systems)
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ DEFAULT_MODEL = "models/uoisc-tiny-vlf"
 #: JPEG2000 at two codewords (208 codestream bytes): the smallest codestream of a 64 x 64
 #: scene is 178-187 bytes, more than the one codeword (100 codestream bytes) VLF's frame uses.
 DEFAULT_SYSTEMS = ("vlf", "caption-utf8", "caption-utf8@vlf", "jpeg2000@208")
-DEFAULT_ESNO_DB = (0.0, 5.0, 10.0, 15.0, 20.0)
 #: System name of the chance-level rows (:func:`chance_points`).
 CHANCE = "chance (another scene)"
 
@@ -48,45 +46,19 @@ CHANCE = "chance (another scene)"
 def build_parser():
     parser = argparse.ArgumentParser(prog="uoisc-vlf-eval", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sweep = parser.add_argument_group("sweep")
-    sweep.add_argument("-S", "--systems", nargs="+", default=list(DEFAULT_SYSTEMS),
-                       help="vlf, caption-utf8, caption-utf8@<bytes>, caption-utf8@vlf (the VLF frame's "
-                            "bytes), jpeg2000@<bytes>")
-    sweep.add_argument("-e", "--esno-db", nargs="+", type=float, default=list(DEFAULT_ESNO_DB),
-                       help="Es/N0 points in dB")
-    sweep.add_argument("-f", "--fading", nargs="+", choices=link_sim.FADINGS, default=["rayleigh"],
-                       help="channel models")
-    sweep.add_argument("--split", nargs="+", choices=evaluate.SPLITS, default=["test_zeroshot"],
-                       help="world splits")
-    sweep.add_argument("-n", "--n-pairs", type=int, default=50, help="scenes per point, one transmission each")
-    sweep.add_argument("--pair-seed", type=int, default=eval_pairs.EVAL_SEED, help="dataset seed of the scenes")
-    sweep.add_argument("--image-size", type=int, default=64, help="scene side in pixels")
+    evaluate.add_sweep_arguments(parser, DEFAULT_SYSTEMS, "vlf, caption-utf8, caption-utf8@<bytes>, caption-utf8@vlf "
+                                                          "(the VLF frame's bytes), jpeg2000@<bytes>")
     vlf = parser.add_argument_group("VLF receiver")
     vlf.add_argument("-m", "--model", default=DEFAULT_MODEL, help="VLF bundle folder (relative to --models-root)")
     vlf.add_argument("--steps", type=int, default=10, help="DDIM steps of the image generator")
     vlf.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
     vlf.add_argument("--generator-seed", type=int, default=0, help="image of frame seq starts from seed + seq")
-    link = parser.add_argument_group("link")
-    link.add_argument("-c", "--code", choices=codes.list_codes(), default=codes.DEFAULT_CODE, help="LDPC code")
-    link.add_argument("-d", "--doppler", type=float, default=0.0, help="normalised Doppler (0 = one fade per burst)")
-    link.add_argument("-s", "--seed", type=int, default=0, help="seed of the channel")
-    link.add_argument("--providers", default="auto", help="onnxruntime providers of the codecs")
-    link.add_argument("--window", type=int, default=4, help="JPEG2000 images in flight")
-    link.add_argument("--settle-s", type=float, default=3.0,
-                      help="give up on the rest of a point's frames after this long without an arrival")
-    out = parser.add_argument_group("output")
-    out.add_argument("-o", "--out", default="results/vlf-eval", help="output folder")
-    out.add_argument("--force", action="store_true", help="recompute points already stored")
-    out.add_argument("--judge", default=link_report.DEFAULT_JUDGE, help="tiny VQA judge folder")
-    out.add_argument("--models-root", default=".", help="folder the shipped models (models/...) are in")
+    evaluate.add_link_arguments(parser)
+    out = evaluate.add_output_arguments(parser, "results/vlf-eval")
     out.add_argument("--reference-results", nargs="*", default=list(vlf_eval_report.DEFAULT_REFERENCE_RESULTS),
                      help="issue 6 uoisc-eval results.json files with the image-only points (first match wins)")
     out.add_argument("--reference-systems", nargs="*", default=list(vlf_eval_report.DEFAULT_REFERENCE_SYSTEMS),
                      help="their systems to show")
-    out.add_argument("--threads", type=int, default=1, help="torch threads of the judge")
-    out.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    phy_sim.add_log_level_argument(out)
-    parser.set_defaults(log_level="warn")
     return parser
 
 
