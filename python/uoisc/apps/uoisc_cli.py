@@ -36,17 +36,19 @@ from gnuradio.uoisc.phy import codes, link_sim
 logger = logging.getLogger(__name__)
 
 
-#: The bundle each ``--mode`` uses when ``--model`` is not given.
+#: The bundle each ``--mode`` uses with ``--model auto`` (the default).
 DEFAULT_MODELS = {semantic_link.UOISC: semantic_link.DEFAULT_MODEL, semantic_link.VLF: semantic_link.DEFAULT_VLF_MODEL}
+AUTO_MODEL = "auto"
 
 
 def _add_link_arguments(parser, out_default):
     codec = parser.add_argument_group("codec")
     codec.add_argument("--mode", choices=tuple(DEFAULT_MODELS), default=semantic_link.UOISC,
                        help="codec system: UO-ISC feature maps, or one VLF-MSC feature (caption + generated image)")
-    codec.add_argument("-m", "--model", default=None,
-                       help=f"model bundle folder of the mode (default: {DEFAULT_MODELS}), or "
-                            f"{semantic_link.JPEG2000!r} for the baseline (uoisc mode)")
+    codec.add_argument("-m", "--model", default=AUTO_MODEL,
+                       help=f"model bundle folder of the mode; {AUTO_MODEL!r} = the mode's shipped bundle ("
+                            + ", ".join(DEFAULT_MODELS.values())
+                            + f"); {semantic_link.JPEG2000!r} = the baseline (uoisc mode)")
     codec.add_argument("--jpeg2000-bytes", type=int, default=0,
                        help="JPEG2000 byte budget (0 = the channel symbols of the default bundle)")
     codec.add_argument("--providers", default="auto",
@@ -98,7 +100,7 @@ def _git_commit():
 
 def config_from_args(args, parser):
     """The link configuration of a parsed command line (parser.error on bad combinations)."""
-    model = args.model or DEFAULT_MODELS[args.mode]
+    model = DEFAULT_MODELS[args.mode] if args.model == AUTO_MODEL else args.model
     common = dict(model=model, out_dir=args.out, esno_db=args.esno_db, fading=args.fading,
                   doppler=args.doppler, code=args.code, seed=args.seed, providers=args.providers,
                   intra_op_threads=args.threads, jpeg2000_bytes=args.jpeg2000_bytes,
