@@ -200,8 +200,9 @@ def test_auto_pilot_filter_follows_doppler_1e_2():
 
 
 def test_pilots_on_static_channel_exact_at_high_snr():
-    """On a constant gain at 25 dB the pilot receiver makes no hard-decision error, and its gains
-    all equal the true gain within 5 standard deviations of a single pilot block's estimate."""
+    """On a constant gain at 25 dB the pilot receiver makes no hard-decision error, its gains
+    all equal the true gain within 5 standard deviations of a single pilot block's estimate, and
+    its SNR estimate (mean |h_t|^2 / N0) is within 0.5 dB of |h|^2 / N0."""
     rng = np.random.default_rng(8)
     params = pilots.PilotParams(32, 2)
     h = 0.6 * np.exp(2.5j)
@@ -213,6 +214,7 @@ def test_pilots_on_static_channel_exact_at_high_snr():
     (frame,) = BurstReceiver(CODE.n, CODE.k, CODE.code_id, pilot_params=params).push(samples)
     assert np.array_equal((frame.llr > 0).astype(np.uint8), coded)
     assert np.max(np.abs(frame.gains - h)) < 5 * np.sqrt(n0 / params.length)
+    assert frame.snr_db == pytest.approx(10 * np.log10(abs(h) ** 2 / n0), abs=0.5)
 
 
 def test_pilots_follow_a_phase_jump():

@@ -34,7 +34,7 @@ def frame_descriptor(frame, n_codewords, n_dummy):
         "payload_len": header.payload_len,
         "n_codewords": n_codewords,
         "n_dummy": n_dummy,
-        "snr_est_db": est.snr_db,
+        "snr_est_db": frame.snr_db,
         "h_est": complex(est.h),
         "noise_var_est": est.noise_var,
         "sample_offset": frame.sample_offset,

@@ -38,7 +38,7 @@ import numpy as np
 from . import framing, interleaver, mapping, pilots, sync
 from .burst import HEADER_PILOTS, KNOWN_LEN as _KNOWN_LEN, known_prefix
 from .demapper import maxlog_llr
-from .estimator import ChannelEstimate, estimate_channel, header_copy_gains
+from .estimator import MIN_NOISE_VAR, ChannelEstimate, estimate_channel, header_copy_gains
 from .pilot_estimator import AUTO, check_doppler, estimate_section, header_estimate
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,9 @@ class ReceivedFrame:
         llr: float32 LLRs of the frame's n_cw * n coded bits (positive = 1).
         sample_offset: index in the input stream of the first preamble sample.
         doppler: design Doppler of the pilot filter (fD*Ts), None without pilots.
+        gain_power: mean |h_t|^2 over the burst, from its received power less N0
+            (unit-energy symbols): right under any Doppler, where the one gain of
+            ``estimate`` averages a turning phasor, and less noisy than the gains'.
     """
 
     header: framing.PhyHeader
@@ -67,6 +70,15 @@ class ReceivedFrame:
     sample_offset: int
     gains: np.ndarray
     doppler: float = None
+    gain_power: float = None
+
+    @property
+    def snr_db(self):
+        """The frame's SNR in dB: mean |h_t|^2 over the burst (``gain_power``) / N0, or
+        |h|^2 / N0 of ``estimate`` when gain_power is not given."""
+        if self.gain_power is None:
+            return self.estimate.snr_db
+        return float(10 * np.log10(self.gain_power / self.estimate.noise_var))
 
 
 class BurstReceiver:
@@ -240,7 +252,9 @@ class BurstReceiver:
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
         llr = maxlog_llr(received / gains, symbol_noise / gain_power)[:n_bits]
         llr = interleaver.deinterleave(llr, self.n)
-        frame = ReceivedFrame(header, estimate, llr, self._offset, gains, doppler)
+        power = float(np.mean(np.abs(self._buf[:total]) ** 2)) - estimate.noise_var
+        frame = ReceivedFrame(header, estimate, llr, self._offset, gains, doppler,
+                              max(power, MIN_NOISE_VAR))
         self._drop(total)
         self._pending = None
         self.stats["frames"] += 1
