@@ -28,20 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from uoisc_train.baselines.neural import BASELINES, baseline_overrides
-from uoisc_train.runs import (load_checkpoint, machine_description, prepare_run_dir,
-                                   save_checkpoint, seed_everything)
+from uoisc_train.runs import load_checkpoint, machine_description, prepare_run_dir, seed_everything
 from uoisc_train.codec import CodecConfig, get_codec_config
 from uoisc_train.evaluate import evaluate_splits
 from uoisc_train.training import (SceneQuestionBatches, Trainer, TrainSettings, apply_overrides,
                                   build_codec, split_overrides)
+from uoisc_train.training.loop import run_steps
 
 __all__ = ["build_parser", "resolve_configs", "load_judge", "run_training", "main"]
 
 _log = logging.getLogger("uoisc_train.train")
-LOG_NAME, METRICS_NAME = "log.jsonl", "metrics.json"
+METRICS_NAME = "metrics.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,28 +116,9 @@ def run_training(codec: CodecConfig, settings: TrainSettings, run_dir: str | Pat
         if state is None:
             raise ValueError(f"--resume but {run_dir} holds no checkpoint")
         trainer.load_state(state)
-    record: dict[str, Any] = {"step": trainer.step}
-    started = time.monotonic()
-    with open(run_dir / LOG_NAME, "a") as log, \
-            tqdm(total=settings.total_steps, initial=trainer.step, disable=None) as progress:
-        while trainer.step < settings.total_steps:
-            record = trainer.train_step()
-            progress.update(1)
-            progress.set_postfix(phase=record["phase"], loss=f"{record['loss']:.4f}",
-                                 mse=f"{record['mse']:.4f}")
-            if trainer.step % settings.log_every == 0 or trainer.step == settings.total_steps:
-                record["seconds"] = round(time.monotonic() - started, 2)
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-            if trainer.step % settings.checkpoint_every == 0:
-                save_checkpoint(run_dir, trainer.state())
-            if settings.max_seconds and time.monotonic() - started > settings.max_seconds:
-                _log.warning("max_seconds=%d reached at step %d of %d; stopping (resumable)",
-                             settings.max_seconds, trainer.step, settings.total_steps)
-                record.update(stopped_early=True, seconds=round(time.monotonic() - started, 2))
-                log.write(json.dumps(record) + "\n")
-                break
-    save_checkpoint(run_dir, trainer.state())
+    record = run_steps(trainer.train_step, trainer.state, run_dir, trainer.step,
+                       settings.total_steps, settings.log_every, settings.checkpoint_every,
+                       settings.max_seconds)
     if settings.eval_scenes:
         metrics = {"step": trainer.step, "machine": machine_description(),
                    "splits": evaluate_splits(model, judge, settings.eval_scenes, device=device)}

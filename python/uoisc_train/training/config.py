@@ -15,7 +15,8 @@ from typing import Any
 
 from uoisc_train.codec import CodecConfig
 
-__all__ = ["TrainSettings", "JUDGES", "apply_overrides", "split_overrides", "parse_value"]
+__all__ = ["TrainSettings", "JUDGES", "apply_overrides", "split_overrides", "parse_value",
+           "require_ints"]
 
 #: Judge choices besides a model folder path: the shipped tiny judge, a
 #: random-init tiny judge (tests and smoke runs), or none (needs lambda_relevance = 0).
@@ -65,15 +66,9 @@ class TrainSettings:
     max_seconds: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("phase1_steps", "phase2_steps", "restart_every", "data_seed", "seed",
-                     "eval_scenes", "max_seconds"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 0:
-                raise ValueError(f"{name}={value!r} must be an integer >= 0")
-        for name in ("batch_size", "train_scenes", "log_every", "checkpoint_every"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name}={value!r} must be an integer >= 1")
+        require_ints(self, ("phase1_steps", "phase2_steps", "restart_every", "data_seed", "seed",
+                            "eval_scenes", "max_seconds"), minimum=0)
+        require_ints(self, ("batch_size", "train_scenes", "log_every", "checkpoint_every"), minimum=1)
         for name in ("lr", "discriminator_lr"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -149,6 +144,15 @@ def split_overrides(assignments: list[str]) -> tuple[list[str], list[str]]:
                              f"config field {sorted(_CODEC_FIELDS)} nor a training setting "
                              f"{sorted(_TRAIN_FIELDS)}")
     return codec, training
+
+
+def require_ints(owner: Any, names: tuple[str, ...], minimum: int) -> None:
+    """Raise ``ValueError`` naming the first field of ``owner`` in ``names`` that is not an
+    integer (a bool is not) of at least ``minimum``."""
+    for name in names:
+        value = getattr(owner, name)
+        if not _is_int(value) or value < minimum:
+            raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
 
 
 def _is_int(value: Any) -> bool:

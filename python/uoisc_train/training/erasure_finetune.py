@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 import time
@@ -38,21 +37,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from uoisc_train.codec import UOISC, corrupt_indices, phase_one_loss
 from uoisc_train.codec.erasures import (DEFAULT_CW_DATA_BYTES, codeword_index_table,
                                         sample_codeword_erasures)
-from uoisc_train.runs import load_checkpoint, prepare_run_dir, save_checkpoint, seed_everything
+from uoisc_train.runs import (load_checkpoint, prepare_run_dir, require_positive, run_cli,
+                              seed_everything)
 from uoisc_train.training.checkpoint import (backbone_fingerprint, build_codec, codec_state,
                                             load_codec, load_codec_state)
+from uoisc_train.training.config import require_ints
 from uoisc_train.training.data import SceneQuestionBatches
+from uoisc_train.training.loop import run_steps
 
 __all__ = ["ErasureFinetuneSettings", "add_erasure_token", "decoder_input", "ErasureFinetuner",
            "run_finetune", "main"]
 
 _log = logging.getLogger("uoisc_train.erasure_finetune")
-LOG_NAME = "log.jsonl"
 
 
 @dataclass(frozen=True)
@@ -96,15 +96,9 @@ class ErasureFinetuneSettings:
     max_seconds: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "cw_data_bytes", "train_scenes", "log_every",
-                     "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r} must be an integer >= 1")
-        for name in ("data_seed", "seed", "max_seconds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}={value!r} must be an integer >= 0")
+        require_ints(self, ("steps", "batch_size", "cw_data_bytes", "train_scenes", "log_every",
+                            "checkpoint_every"), minimum=1)
+        require_ints(self, ("data_seed", "seed", "max_seconds"), minimum=0)
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} must be > 0")
         for name in ("max_erased_fraction", "clean_probability", "residual_error_rate"):
@@ -255,28 +249,9 @@ def run_finetune(source_checkpoint: str | Path, run_dir: str | Path,
         if state is None:
             raise ValueError(f"--resume but {run_dir} holds no checkpoint")
         finetuner.load_state(state)
-    record: dict[str, Any] = {"step": finetuner.step}
-    started = time.monotonic()
-    with open(run_dir / LOG_NAME, "a") as log, \
-            tqdm(total=settings.steps, initial=finetuner.step, disable=None) as progress:
-        while finetuner.step < settings.steps:
-            record = finetuner.train_step()
-            progress.update(1)
-            progress.set_postfix(loss=f"{record['loss']:.4f}", mse=f"{record['mse']:.4f}")
-            if finetuner.step % settings.log_every == 0 or finetuner.step == settings.steps:
-                record["seconds"] = round(time.monotonic() - started, 2)
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-            if finetuner.step % settings.checkpoint_every == 0:
-                save_checkpoint(run_dir, finetuner.state(source))
-            if settings.max_seconds and time.monotonic() - started > settings.max_seconds:
-                _log.warning("max_seconds=%d reached at step %d of %d; stopping (resumable)",
-                             settings.max_seconds, finetuner.step, settings.steps)
-                record.update(stopped_early=True, seconds=round(time.monotonic() - started, 2))
-                log.write(json.dumps(record) + "\n")
-                break
-    save_checkpoint(run_dir, finetuner.state(source))
-    return record
+    return run_steps(finetuner.train_step, lambda: finetuner.state(source), run_dir,
+                     finetuner.step, settings.steps, settings.log_every,
+                     settings.checkpoint_every, settings.max_seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,25 +271,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
-    names = [field.name for field in dataclasses.fields(ErasureFinetuneSettings)]
+def _settings(args: argparse.Namespace) -> ErasureFinetuneSettings:
+    return ErasureFinetuneSettings(**{field.name: getattr(args, field.name)
+                                      for field in dataclasses.fields(ErasureFinetuneSettings)})
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    require_positive(parser, args, ["threads"])
     try:
-        settings = ErasureFinetuneSettings(**{name: getattr(args, name) for name in names})
+        _settings(args)
     except ValueError as error:
         parser.error(str(error))
+
+
+def _finetune(args: argparse.Namespace, command: str) -> int:
     try:
-        record = run_finetune(args.checkpoint, args.run_dir, settings, args.threads, args.resume)
+        record = run_finetune(args.checkpoint, args.run_dir, _settings(args), args.threads,
+                              args.resume)
     except ValueError as error:  # bad run folder, resume mismatch, codec already erasure-aware
         _log.error("%s", error)
         return 2
     _log.info("finished at step %d: %s", record["step"], record)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the exit status."""
+    return run_cli(build_parser(), _check_args, _finetune, argv)
 
 
 if __name__ == "__main__":
