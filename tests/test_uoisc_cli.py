@@ -93,8 +93,9 @@ def test_demo_vlf_writes_captions_scored_against_the_scenes(tmp_path, capsys):
 
 
 def test_send_vlf_captions_a_users_image(tmp_path):
-    """`uoisc send IMAGE --mode vlf` on the user's PNG: one generated 64x64 image with a caption;
-    no true caption exists for a user's image, so none is scored."""
+    """`uoisc send IMAGE --mode vlf` on the user's PNG: one generated 64x64 image with a caption,
+    which images.jsonl holds too, and the side-by-side figure; no true caption exists for a
+    user's image, so none is scored."""
     path = tmp_path / "mine.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)).save(path)
     out = tmp_path / "send"
@@ -105,6 +106,9 @@ def test_send_vlf_captions_a_users_image(tmp_path):
     assert record["caption"] and record["reference_caption"] is None and record["caption_scores"] is None
     assert report["summary"]["caption_accuracy"] is None
     assert np.asarray(Image.open(out / record["rx_png"])).shape == (64, 64, 3)
+    with open(out / "images.jsonl", encoding="utf-8") as f:
+        assert [json.loads(line)["meta"]["caption"] for line in f] == [record["caption"]]
+    assert (out / "side_by_side.png").is_file()
 
 
 @pytest.mark.parametrize("argv, message", [
