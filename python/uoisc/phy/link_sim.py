@@ -18,8 +18,9 @@ replaced by ``channels.channel_model`` (carrier offset, clock error, AWGN)::
 
 Message-driven flowgraphs never finish by themselves, so the run is
 ``start()`` -> post every PDU -> poll until every frame is accounted for (or
-nothing new arrived for ``settle_s``, or ``timeout_s`` passed) -> ``stop()``;
-``wait()``. Frames never delivered count as lost (their header failed).
+every frame the receiver read was decoded and nothing new came for ``settle_s``,
+or ``timeout_s`` passed) -> ``stop()``; ``wait()``. Frames never delivered count
+as lost (their burst was not found or its header failed).
 """
 
 import dataclasses
@@ -38,6 +39,8 @@ from .phy_tx import phy_tx
 logger = logging.getLogger(__name__)
 
 FADINGS = ("awgn", "rayleigh")
+#: Settle periods allowed before the first frame is read (flowgraph start-up on a loaded machine).
+STARTUP_SETTLES = 10
 THREADINGS = ("capillary", "ordinary", "none")
 
 
@@ -65,7 +68,8 @@ class LinkConfig:
         frequency_offset: carrier offset of the air channel (cycles/sample).
         epsilon: sampling-clock ratio of the air channel (1 = none).
         timeout_s: hard limit of the run.
-        settle_s: stop waiting when nothing new arrived for this long.
+        settle_s: stop waiting when nothing new arrived for this long (frames
+            already read by the receiver are always waited for).
     """
 
     esno_db: float = 10.0
@@ -193,20 +197,31 @@ def _by_seq(pdus, vector_type):
 
 
 def _wait_for_frames(fg, n_frames, timeout_s, settle_s):
-    """Poll until n_frames are delivered, nothing new came for settle_s, or timeout.
+    """Poll until n_frames are delivered, the link went quiet, or timeout.
+
+    Quiet means: every frame whose header the receiver read has come out of the
+    decoder, and neither count moved for settle_s. Frames still in the LDPC
+    decoder are always waited for (failing codewords run all their iterations,
+    which on a loaded machine can take longer than settle_s), and before the
+    first frame is read the allowance is :data:`STARTUP_SETTLES` x settle_s.
 
     Returns:
         (number delivered, monotonic time of the last delivery)
     """
-    start = last_change = time.monotonic()
-    seen = 0
+    start = last_change = last_delivery = time.monotonic()
+    seen = (0, 0)
     while True:
         now = time.monotonic()
-        count = fg.delivered.num_messages()
-        if count != seen:
-            seen, last_change = count, now
-        if count >= n_frames or now - last_change > settle_s or now - start > timeout_s:
-            return count, last_change
+        progress = (fg.delivered.num_messages(), fg.rx.sync.receiver.stats["frames"])
+        if progress != seen:
+            if progress[0] != seen[0]:
+                last_delivery = now
+            seen, last_change = progress, now
+        delivered, read = progress
+        allowance = settle_s if read else STARTUP_SETTLES * settle_s
+        quiet = delivered >= read and now - last_change > allowance
+        if delivered >= n_frames or quiet or now - start > timeout_s:
+            return delivered, last_delivery
         time.sleep(0.01)
 
 
