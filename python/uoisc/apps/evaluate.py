@@ -248,22 +248,37 @@ def write_figures(points, out_dir, pairs_for):
              if examples_path(out_dir, p["config"]).exists()]
     if not shown:
         return paths
+    path = os.path.join(out_dir, f"examples_{fading}_{split}.png")
+    write_example_grid(shown, [p["pairs"] for p in shown], pairs_for(shown[0]["config"]), out_dir, path)
+    return paths + [path]
+
+
+def write_example_grid(shown, image_scores, pairs, out_dir, path):
+    """The Fig.-3-like grid of points' stored reconstructions (one column per point).
+
+    Args:
+        shown: points of one split whose examples are stored (:func:`examples_path`).
+        image_scores: per point, its per-pair judge scores (``eval_metrics.score_pairs``).
+        pairs: the pairs of their split.
+        out_dir: the sweep's folder.
+        path: PNG to write.
+
+    Returns:
+        the pair indices shown as rows (:func:`example_rows`).
+    """
     stored = []
     for point in shown:
         with np.load(examples_path(out_dir, point["config"])) as data:
             stored.append((data["images"], data["lost"]))
     rows = example_rows([lost for _, lost in stored])
     columns = []
-    for point, (images, _) in zip(shown, stored):
-        scores = point["pairs"]
+    for point, scores, (images, _) in zip(shown, image_scores, stored):
         answers = [scores[i]["answer_reconstruction"] + (" (lost)" if scores[i]["lost"] else "")
                    for i in rows]
-        columns.append((f"{point['config']['system']} @ {esno:g} dB", images[rows], answers))
-    pairs = pairs_for(shown[0]["config"])
-    original_answers = [shown[0]["pairs"][i]["answer_original"] for i in rows]
-    paths.append(eval_plots.plot_examples([pairs[i] for i in rows], original_answers, columns,
-                                          os.path.join(out_dir, f"examples_{fading}_{split}.png")))
-    return paths
+        columns.append((f"{point['config']['system']} @ {point['config']['esno_db']:g} dB", images[rows], answers))
+    original_answers = [image_scores[0][i]["answer_original"] for i in rows]
+    eval_plots.plot_examples([pairs[i] for i in rows], original_answers, columns, path)
+    return rows
 
 
 def git_commit(root="."):

@@ -112,3 +112,39 @@ def write_figures(points, references, out_dir):
         paths.append(eval_plots.plot_vs_esno(image, "answer_match_rate", "image answer match rate",
                                              os.path.join(out_dir, "image_amr_vs_esno.png"), part="image"))
     return paths
+
+
+def write_examples(points, out_dir, pairs_for, fading="rayleigh", split="test_zeroshot"):
+    """VLF at its lowest and highest Es/N0 of one (fading, split), next to the other image systems:
+    the Fig.-3-like grid of generated/received images with the judge's answers
+    (``examples_<fading>_<split>.png``) and the captions received for the same scenes
+    (``examples_<fading>_<split>.md``). Returns the written paths ([] without stored VLF images).
+    """
+    from gnuradio.uoisc.apps import evaluate
+    from gnuradio.uoisc.apps.vlf_eval_systems import VLF
+
+    vlf = sorted((p for p in eval_report.select(points, system=VLF, fading=fading, split=split)
+                  if os.path.exists(evaluate.examples_path(out_dir, p["config"]))),
+                 key=lambda p: p["config"]["esno_db"])
+    if not vlf:
+        return []
+    snrs = sorted({vlf[0]["config"]["esno_db"], vlf[-1]["config"]["esno_db"]})
+    shown = [p for esno in snrs for p in eval_report.select(points, fading=fading, split=split, esno_db=esno)
+             if p["image"] is not None and os.path.exists(evaluate.examples_path(out_dir, p["config"]))]
+    stem = os.path.join(out_dir, f"examples_{fading}_{split}")
+    rows = evaluate.write_example_grid(shown, [p["pairs"]["image"] for p in shown], pairs_for(shown[0]["config"]),
+                                       out_dir, stem + ".png")
+    texts = [p for esno in snrs for p in eval_report.select(points, fading=fading, split=split, esno_db=esno)
+             if p["text"] is not None]
+    lines = [f"# Received captions, {fading}, {split} (the rows of {os.path.basename(stem)}.png)", ""]
+    for row, index in enumerate(rows):
+        lines += [f"**row {row + 1}** (scene {index}) truth: {texts[0]['pairs']['text'][index]['reference']}", ""]
+        for point in texts:
+            score = point["pairs"]["text"][index]
+            received = "(lost)" if score["lost"] else repr(score["received"])
+            lines.append(f"- {point['config']['system']} @ {point['config']['esno_db']:g} dB "
+                         f"(object {score['object']:.2f}, colour {score['colour']:.2f}): {received}")
+        lines.append("")
+    with open(stem + ".md", "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    return [stem + ".png", stem + ".md"]

@@ -276,6 +276,8 @@ def main(argv=None):
     with open(tables_path, "w", encoding="utf-8") as f:
         f.write(vlf_eval_report.markdown_tables(points, references, chance))
     figures = vlf_eval_report.write_figures(points, references + chance, args.out)
+    for fading, split in itertools.product(args.fading, args.split):
+        figures += vlf_eval_report.write_examples(points, args.out, pairs_for, fading, split)
     print(f"{n_computed} points computed, {len(points) - n_computed} loaded; wrote {results_path}, "
           f"{tables_path}, " + ", ".join(figures))
     return 0
