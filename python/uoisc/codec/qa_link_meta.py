@@ -97,6 +97,18 @@ class qa_link_meta(gr_unittest.TestCase):
         self.assertEqual(link_meta.semantic_decode_status(False, 5), "untrusted_header")
         self.assertEqual(link_meta.semantic_decode_status(False, 0), "untrusted_header")
 
+    def test_query_to_encode(self):
+        """The PDU's query wins over the default, the default fills an empty one; a bundle that
+        needs a query refuses neither-nor (naming the model), one that does not accepts ""; a
+        query that is not a string is refused."""
+        self.assertEqual(link_meta.query_to_encode({"query": "Q?"}, "D?", True, "m"), "Q?")
+        self.assertEqual(link_meta.query_to_encode({"query": ""}, "D?", True, "m"), "D?")
+        self.assertEqual(link_meta.query_to_encode({}, "", False, "m"), "")
+        with self.assertRaisesRegex(ValueError, "tiny-model needs a query"):
+            link_meta.query_to_encode({}, "", True, "tiny-model")
+        with self.assertRaisesRegex(ValueError, "not a string"):
+            link_meta.query_to_encode({"query": 3}, "D?", False, "m")
+
 
 if __name__ == "__main__":
     gr_unittest.run(qa_link_meta)
