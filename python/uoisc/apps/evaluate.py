@@ -305,16 +305,23 @@ def pair_cache(image_size):
     return pairs_for
 
 
-def main(argv=None):
-    """Run the sweep; returns 0 (``parser.error`` exits 2 on bad arguments)."""
-    parser = build_parser()
+def parse_and_configure(parser, argv, check):
+    """Parse ``argv``, run ``check(parser, args)``, then set the log levels (Python's and GNU
+    Radio's) and torch's threads from the output arguments; returns the arguments."""
     args = parser.parse_args(argv)
-    check_args(parser, args)
+    check(parser, args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     phy_sim.set_gr_log_level(args.log_level)
     import torch
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main(argv=None):
+    """Run the sweep; returns 0 (``parser.error`` exits 2 on bad arguments)."""
+    parser = build_parser()
+    args = parse_and_configure(parser, argv, check_args)
 
     def load_judge():
         from uoisc_train.judges import load_tiny_judge

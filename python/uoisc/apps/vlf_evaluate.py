@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_store, evaluate, phy_sim, vlf_eval_link,
+from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_store, evaluate, vlf_eval_link,
                                  vlf_eval_metrics, vlf_eval_report, vlf_eval_store, vlf_eval_systems)
 
 logger = logging.getLogger(__name__)
@@ -232,13 +232,7 @@ def chance_points(configs, pairs_for, judge_loader):
 def main(argv=None):
     """Run the sweep; returns 0 (``parser.error`` exits 2 on bad arguments)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    check_args(parser, args)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    phy_sim.set_gr_log_level(args.log_level)
-    import torch
-    torch.set_num_threads(args.threads)
+    args = evaluate.parse_and_configure(parser, argv, check_args)
 
     model = os.path.join(args.models_root, args.model)
     specs = [vlf_eval_systems.resolve_system(s, vlf_payload_bytes=1) for s in args.systems]
