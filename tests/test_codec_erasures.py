@@ -91,3 +91,16 @@ def test_bad_sampling_arguments_raise(kwargs, name):
         sample_codeword_erasures(codeword_index_table(10, 8), 2, **arguments)
     with pytest.raises(ValueError, match="cw_data_bytes"):
         codeword_index_table(10, 8, cw_data_bytes=0)
+
+
+def test_erase_codewords_fails_exactly_the_requested_number():
+    """erase_codewords fails exactly n_failed[i] whole codewords of image i; a count above the
+    frame's codewords raises ValueError."""
+    from uoisc_train.codec.erasures import erase_codewords
+    table = codeword_index_table(1536, 8)
+    n_failed = torch.tensor([0, 1, 7, 15])
+    masks = erase_codewords(table, n_failed, torch.Generator().manual_seed(0))
+    failed = torch.stack([~(table & ~m).any(dim=1) for m in masks])
+    assert failed.sum(dim=1).tolist() == [0, 1, 7, 15]
+    with pytest.raises(ValueError, match="16"):
+        erase_codewords(table, torch.tensor([16]))

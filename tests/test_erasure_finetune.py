@@ -6,6 +6,7 @@ import torch
 
 from test_codec_fakes import FakeBackbone, FakeJudge, make_token_ids, tiny_config
 from uoisc_train.codec import UOISC
+from uoisc_train.codec.erasures import codeword_index_table
 from uoisc_train.training.erasure_finetune import (ErasureFinetuner, ErasureFinetuneSettings,
                                                    add_erasure_token, decoder_input)
 
@@ -87,3 +88,36 @@ def test_fine_tuner_refuses_a_codec_without_the_token_and_bad_settings(source):
         ErasureFinetuneSettings(max_erased_fraction=1.2)
     with pytest.raises(ValueError, match="steps"):
         ErasureFinetuneSettings(steps=0)
+
+
+class _AnsweringBackbone(FakeBackbone):
+    """FakeBackbone with a tokenizer (the sweep tokenises the world's questions)."""
+
+    def tokenize(self, texts):
+        return make_token_ids(len(texts))
+
+
+class _BrightnessJudge:
+    """Answers "bright" or "dark" from the image mean: enough to compare two decoders."""
+
+    def answer(self, images, questions):
+        return ["bright" if float(im.mean()) > 0.5 else "dark" for im in images]
+
+
+def test_erasure_sweep_reports_both_decoders_and_agrees_without_erasures():
+    """With no failed codeword both decoders see the clean indices, so an untrained erasure
+    row gives identical figures; with every codeword failed the figures are still rates in
+    [0, 1]; a source passed as 'tuned' (no erasure row) is refused."""
+    from uoisc_train.training.erasure_eval import erasure_sweep
+    torch.manual_seed(0)
+    # The world draws scenes of 64 pixels at least: the fake backbone with 16-pixel patches.
+    source = UOISC(tiny_config(image_size=64), backbone=_AnsweringBackbone(image_size=64, patch=16)).eval()
+    tuned = add_erasure_token(source)
+    points = erasure_sweep(source, tuned, _BrightnessJudge(), "test_zeroshot", 2, [0.0, 1.0],
+                           cw_data_bytes=5)
+    assert [p["fraction"] for p in points] == [0.0, 1.0] and points[0]["n_pairs"] == 10
+    assert points[0]["source"] == points[0]["tuned"]
+    assert points[1]["n_failed_codewords"] == codeword_index_table(192, 4, 5).shape[0]
+    assert all(0.0 <= p[d]["answer_match_rate"] <= 1.0 for p in points for d in ("source", "tuned"))
+    with pytest.raises(ValueError, match="no erasure token"):
+        erasure_sweep(source, source, _BrightnessJudge(), "test_zeroshot", 1, [0.0])

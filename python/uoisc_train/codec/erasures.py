@@ -21,7 +21,8 @@ from torch import Tensor
 from uoisc_runtime.frame import HEADER_BYTES
 from uoisc_runtime.packing import erased_indices, packed_bytes
 
-__all__ = ["DEFAULT_CW_DATA_BYTES", "codeword_index_table", "sample_codeword_erasures"]
+__all__ = ["DEFAULT_CW_DATA_BYTES", "codeword_index_table", "sample_codeword_erasures",
+           "erase_codewords"]
 
 #: Payload bytes per codeword of the project's default LDPC code ``n1800_k902``:
 #: ``(k - 32) // 8`` (``gnuradio.uoisc.phy.framing.data_bytes_per_codeword``,
@@ -79,11 +80,28 @@ def sample_codeword_erasures(table: Tensor, batch_size: int, max_fraction: float
         raise ValueError(f"max_fraction={max_fraction!r} must be in [0, 1]")
     if not 0.0 <= clean_probability <= 1.0:
         raise ValueError(f"clean_probability={clean_probability!r} must be in [0, 1]")
-    n_codewords = table.shape[0]
     fraction = torch.rand(batch_size, generator=generator) * max_fraction
     fraction[torch.rand(batch_size, generator=generator) < clean_probability] = 0.0
-    n_failed = torch.round(fraction * n_codewords).long()
+    return erase_codewords(table, torch.round(fraction * table.shape[0]).long(), generator)
+
+
+def erase_codewords(table: Tensor, n_failed: Tensor,
+                    generator: torch.Generator | None = None) -> Tensor:
+    """Erasure masks with exactly ``n_failed[i]`` codewords of image ``i`` failed, picked at random.
+
+    Args:
+        table: :func:`codeword_index_table`.
+        n_failed: int ``N``, each in ``[0, n_codewords]``.
+        generator: torch generator for reproducible masks.
+
+    Returns:
+        bool ``N x n_indices``, True = erased.
+    """
+    n_codewords = table.shape[0]
+    if n_failed.numel() and (int(n_failed.min()) < 0 or int(n_failed.max()) > n_codewords):
+        raise ValueError(f"n_failed spans [{int(n_failed.min())}, {int(n_failed.max())}]; "
+                         f"a frame has {n_codewords} codewords")
     # The n_failed smallest of n_codewords random keys = a uniform subset of that size.
-    ranks = torch.rand(batch_size, n_codewords, generator=generator).argsort(dim=1).argsort(dim=1)
-    failed = ranks < n_failed.unsqueeze(1)
+    keys = torch.rand(len(n_failed), n_codewords, generator=generator)
+    failed = keys.argsort(dim=1).argsort(dim=1) < n_failed.unsqueeze(1)
     return (failed.float() @ table.float()) > 0
