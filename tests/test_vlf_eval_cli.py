@@ -38,7 +38,9 @@ def test_captions_over_a_25_db_awgn_link_score_one_against_themselves():
 def test_cli_runs_vlf_and_text_points_through_the_phy_and_resumes(tmp_path, capsys):
     """Two scenes of VLF and of the caption cut at the VLF frame's bytes through the PHY at 25 dB:
     results.json passes its schema, VLF has text and image scores, the text baseline text only;
-    both use the VLF frame's bytes and the PHY's burst length for them; a rerun loads both points."""
+    both use the VLF frame's bytes and the PHY's burst length for them; one chance-level row per
+    (fading, split, Es/N0) scores both modalities; tables, plots and the
+    example grid with its captions are written; a rerun loads both points."""
     from uoisc_runtime import VlfCodec
 
     assert vlf_evaluate.main(cli(tmp_path)) == 0
@@ -49,11 +51,15 @@ def test_cli_runs_vlf_and_text_points_through_the_phy_and_resumes(tmp_path, caps
     vlf, text = by_system["vlf"], by_system["caption-utf8@vlf"]
     assert vlf["text"]["n_pairs"] == vlf["image"]["n_pairs"] == 2 and text["image"] is None
     assert text["config"]["max_bytes"] == payload
+    (chance,) = results["chance_points"]
+    assert chance["config"]["system"] == vlf_evaluate.CHANCE and chance["config"]["esno_db"] == 25.0
+    assert chance["text"]["n_pairs"] == chance["image"]["n_pairs"] == 2
     for point in (vlf, text):
         assert point["link"]["n_received"] + point["link"]["n_lost"] == 2
         assert point["link"]["payload_bytes"] == payload
         assert point["link"]["channel_symbols_per_image"] == semantic_link.burst_symbols(payload)
-    for name in ("tables.md", "text_object_vs_esno.png", "image_amr_vs_esno.png"):
+    for name in ("tables.md", "text_object_vs_esno.png", "image_amr_vs_esno.png", "examples_awgn_test_zeroshot.png",
+                 "examples_awgn_test_zeroshot.md"):
         assert (tmp_path / name).stat().st_size > 0, name
     stored = eval_store.point_path(tmp_path, vlf["config"])
     mtime = stored.stat().st_mtime_ns
