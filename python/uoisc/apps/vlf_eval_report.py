@@ -13,6 +13,8 @@ import json
 import logging
 import os
 
+import numpy as np
+
 from gnuradio.uoisc.apps import eval_plots, eval_report, eval_store, vlf_eval_metrics
 
 logger = logging.getLogger(__name__)
@@ -67,12 +69,14 @@ def reference_points(paths, systems, wanted):
 
 
 def _bits_table(points):
-    lines = ["**bits and channel symbols per image** (means over the scenes; captions vary in length)", "",
+    lines = ["**bits and channel symbols per image** (means over every scene of the system's points: "
+             "captions vary in length)", "",
              "| system | payload bytes | bits | channel symbols |", "|---|---:|---:|---:|"]
     for system in dict.fromkeys(p["config"]["system"] for p in points):
-        link = eval_report.select(points, system=system)[0]["link"]
-        payload = link.get("mean_payload_bytes", link["payload_bytes"])
-        symbols = link.get("mean_channel_symbols_per_image", link["channel_symbols_per_image"])
+        links = [p["link"] for p in eval_report.select(points, system=system)]
+        payload = np.mean([link.get("mean_payload_bytes", link["payload_bytes"]) for link in links])
+        symbols = np.mean([link.get("mean_channel_symbols_per_image", link["channel_symbols_per_image"])
+                           for link in links])
         lines.append(f"| {system} | {payload:.1f} | {8 * payload:.0f} | {symbols:.0f} |")
     return lines
 
