@@ -29,8 +29,9 @@ limit of the anchors, 1 / (2 * spacing), beyond which they alias.
 import numpy as np
 from scipy import special
 
-#: Design Doppler = MARGIN x estimate (about 4 standard deviations of the estimate at
-#: fD*Ts = 1e-2, 0 dB, 1544-byte frames: see docs/phy.md).
+#: Design Doppler = MARGIN x estimate: the estimates of 40 Jakes channels per fD*Ts (280 pilot
+#: anchors, 0 and 20 dB) stayed within +-25 % of the truth; the margin costs ~0.1 dB against a
+#: design at the true fD (docs/phy.md, "Continuous fading").
 MARGIN = 1.5
 #: Smallest design Doppler (fD*Ts).
 FLOOR = 2e-4
