@@ -5,7 +5,9 @@
 
 :class:`BurstReceiver` buffers a 1-sample-per-symbol stream and, per burst:
 
-1. finds the preamble by normalised correlation (``sync``);
+1. finds the preamble by normalised correlation of its two halves added in
+   power (``sync``; tolerant of fast fading), and tries the header at the peak
+   and one sample either side;
 2. estimates h and N0 by least squares on the 64 preamble symbols
    (``estimator``), equalises and decodes the repeated BPSK header, first with
    one gain per header copy (``estimator.header_copy_gains``: best for slow
@@ -15,7 +17,7 @@
    still fails, that names another LDPC code or another pilot layout than this
    receiver's is dropped (logged, counted in ``stats``);
 3. re-estimates h and N0 on preamble + header section (744 known symbols once
-   the header CRC passed): ``h_est`` and ``snr_est_db``;
+   the header CRC passed): ``h_est``;
 4. waits for the whole payload section, and equalises it: without pilots with
    that single estimate (block fading, constant over the burst); with pilots
    with a Wiener estimate of the gain at every data symbol from the known
@@ -27,7 +29,7 @@
 A preamble found inside a payload that is still arriving means the previous
 burst was truncated: that burst is dropped (logged) and the new one decoded.
 Es/N0 convention: Es = 1, complex noise variance N0; ``snr_est_db`` is the
-frame's instantaneous |h|^2 / N0.
+frame's instantaneous mean |h_t|^2 / N0 (``ReceivedFrame.snr_db``).
 """
 
 import dataclasses
