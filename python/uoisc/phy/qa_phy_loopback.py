@@ -101,14 +101,16 @@ class qa_phy_loopback(gr_unittest.TestCase):
                 self.assert_delivered(payloads, self.run_link(payloads, threading=threading, n_decoders=n_decoders))
 
     def test_rayleigh_high_snr_metadata(self):
-        """At 40 dB in block Rayleigh fading, frames arrive intact and snr_est_db is
-        10*log10(|h_est|^2 / noise_var_est)."""
+        """At 40 dB in block Rayleigh fading, frames arrive intact and snr_est_db (the burst's mean
+        power less N0, over N0) equals 10*log10(|h_est|^2 / noise_var_est) within 0.05 dB: on a
+        static channel both measure |h|^2, and the power's relative error over ~1000 symbols at
+        40 dB is ~sqrt(2e-4 / 1000) ~ 5e-4 (0.002 dB)."""
         rng = np.random.default_rng(3)
         payloads = [rng.integers(0, 256, 200, dtype=np.uint8) for _ in range(4)]
         result = self.run_link(payloads, esno_db=40.0, fading="rayleigh", seed=5)
         for meta, _ in result:
             self.assertAlmostEqual(meta["snr_est_db"],
-                                   10 * np.log10(abs(meta["h_est"]) ** 2 / meta["noise_var_est"]), 6)
+                                   10 * np.log10(abs(meta["h_est"]) ** 2 / meta["noise_var_est"]), delta=0.05)
         good = [(meta, data) for meta, data in result if meta["ldpc_ok"]]
         self.assertGreaterEqual(len(good), 3)  # a frame may sit in a deep fade (P(|h|^2 < 1e-3) ~ 0.1%)
         for meta, data in good:
