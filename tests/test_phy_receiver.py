@@ -98,6 +98,22 @@ def test_corrupted_header_dropped():
     assert rx.stats["header_crc_fail"] >= 1
 
 
+@pytest.mark.parametrize("reported, true_start", [(0, 1), (1, 0)])
+def test_header_read_one_sample_off_the_reported_peak(reported, true_start):
+    """A preamble reported one sample early or late (what a fast-fading correlation peak does) is
+    still read: the header is tried at the peak and one sample either side, the burst delivered
+    at its true offset and counted as retimed."""
+    rng = np.random.default_rng(12)
+    burst, coded = make_burst(300, 5, rng)
+    rx = new_receiver()
+    rx._buf = awgn(np.concatenate([np.zeros(true_start), burst, np.zeros(100)]), 25.0, rng)
+    assert rx._read_header(reported) is None  # arms the payload wait
+    assert rx.stats["header_retimed"] == 1
+    (frame,) = rx.push(np.zeros(0, np.complex64))
+    assert frame.header.seq == 5 and frame.sample_offset == true_start
+    assert np.array_equal((frame.llr > 0).astype(np.uint8), coded)
+
+
 def test_other_code_dropped():
     """A burst announcing another code id is dropped, not decoded."""
     rng = np.random.default_rng(5)
