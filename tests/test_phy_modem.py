@@ -103,24 +103,42 @@ def test_estimator_rejects_bad_shapes():
         estimator.estimate_channel(np.ones(1), np.ones(1))
 
 
+@pytest.mark.parametrize("segments", [1, sync.SEARCH_SEGMENTS])
 @pytest.mark.parametrize("offset, gain", list(itertools.product([0, 37, 500], [1.0, 0.3j])))
-def test_preamble_found_at_exact_offset_at_0db(offset, gain):
-    """At Es/N0 = 0 dB in random 8-PSK data the preamble is located exactly."""
+def test_preamble_found_at_exact_offset_at_0db(offset, gain, segments):
+    """At Es/N0 = 0 dB in random 8-PSK data the preamble is located exactly, with the coherent
+    metric and with the burst search's halves."""
     rng = np.random.default_rng(offset)
     data = mapping.POINTS[rng.integers(0, 8, 1200)]
     data[offset:offset + mapping.PREAMBLE_LEN] = mapping.PREAMBLE
     x = gain * data + np.sqrt(abs(gain) ** 2 / 2) * (rng.standard_normal(1200) + 1j * rng.standard_normal(1200))
-    metric = sync.correlation_metric(x, mapping.PREAMBLE)
+    metric = sync.correlation_metric(x, mapping.PREAMBLE, segments)
     assert sync.find_preamble(metric, sync.DEFAULT_THRESHOLD, mapping.PREAMBLE_LEN) == (offset, True)
 
 
-def test_no_detection_in_noise_or_zeros():
-    """Noise alone, or silence, never crosses the detection threshold."""
+@pytest.mark.parametrize("segments", [1, sync.SEARCH_SEGMENTS])
+def test_no_detection_in_noise_or_zeros(segments):
+    """Noise alone, or silence, never crosses the detection threshold (noise floor segments / 64)."""
     rng = np.random.default_rng(5)
     noise = (rng.standard_normal(50000) + 1j * rng.standard_normal(50000)).astype(np.complex64)
     for x in (noise, np.zeros(1000, np.complex64)):
-        metric = sync.correlation_metric(x, mapping.PREAMBLE)
+        metric = sync.correlation_metric(x, mapping.PREAMBLE, segments)
         assert sync.find_preamble(metric, sync.DEFAULT_THRESHOLD, mapping.PREAMBLE_LEN) == (None, True)
+
+
+def test_preamble_halves_tolerate_a_turning_gain():
+    """A noiseless preamble whose gain turns by 2 pi over it (a fast fade's phase): the coherent
+    metric collapses (|mean of e^{j 2 pi t / 64}|^2 = 0), the halves keep the mean of
+    |mean over a half|^2 = (2 / pi)^2 = 0.41, above the threshold; a static preamble scores 1
+    with any number of parts."""
+    turning = mapping.PREAMBLE * np.exp(2j * np.pi * np.arange(mapping.PREAMBLE_LEN) / mapping.PREAMBLE_LEN)
+    coherent = sync.correlation_metric(turning, mapping.PREAMBLE)[0]
+    halves = sync.correlation_metric(turning, mapping.PREAMBLE, 2)[0]
+    assert coherent < 0.01 and halves > sync.DEFAULT_THRESHOLD
+    for segments in (1, 2, 4):
+        assert sync.correlation_metric(mapping.PREAMBLE, mapping.PREAMBLE, segments)[0] == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="segments"):
+        sync.correlation_metric(turning, mapping.PREAMBLE, 3)
 
 
 @given(st.binary(min_size=framing.HEADER_BYTES, max_size=framing.HEADER_BYTES))
