@@ -47,10 +47,10 @@ AUTO = "auto"
 SLIP_DOPPLER = 1e-2
 #: Anchors on each side of a data symbol that the filter combines.
 SMOOTHING_HALF_WIDTH = 16
+#: Targets per row of the batched Wiener product (about one pilot interval).
+_ROW_LEN = 32
 #: Pilot-residual degrees of freedom enough for N0 on their own.
 MIN_PILOT_DOF = 64
-#: Targets per batch of the Wiener solve (bounds the (targets, window, window) temporary).
-_CHUNK = 1024
 
 
 def block_gains(received_blocks, reference_blocks):
@@ -160,14 +160,25 @@ def wiener_interpolate(anchors, target_times, doppler, half_width=SMOOTHING_HALF
     covariance = power * _correlation(lag, doppler) + noise[windows][:, None, :] * np.eye(width)
     inverse = np.linalg.inv(covariance)
     weighted_gains = np.einsum("wij,wj->wi", inverse, gains[windows])  # C^-1 g per window
-    estimate = np.empty(target_times.size, dtype=np.complex128)
-    mse = np.empty(target_times.size)
-    for lo in range(0, target_times.size, _CHUNK):  # bounded memory, not a per-sample loop
-        sel = slice(lo, lo + _CHUNK)
-        w = window_of_target[sel]
-        cross = power * _correlation(target_times[sel, None] - times[windows[w]], doppler)
-        estimate[sel] = np.sum(cross * weighted_gains[w], axis=1)
-        mse[sel] = power - np.einsum("ti,tij,tj->t", cross, inverse[w], cross)
+    # The targets of each window on rows of _ROW_LEN of a (rows, _ROW_LEN, width) grid, so one
+    # batched matrix product serves all the targets that share a window's inverse (a window
+    # shifted against the end of the anchors serves many: it gets several rows).
+    counts = np.bincount(window_of_target, minlength=unique_starts.size)
+    order = np.argsort(window_of_target, kind="stable")
+    slot = np.empty(target_times.size, dtype=np.int64)
+    slot[order] = np.arange(target_times.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows_per_window = -(-counts // _ROW_LEN)
+    row_window = np.repeat(np.arange(unique_starts.size), rows_per_window)
+    row = (np.cumsum(rows_per_window) - rows_per_window)[window_of_target] + slot // _ROW_LEN
+    column = slot % _ROW_LEN
+    grid = np.zeros((row_window.size, _ROW_LEN))
+    grid[row, column] = target_times
+    cross = power * _correlation(grid[:, :, None] - times[windows[row_window]][:, None, :], doppler)
+    row_gains = weighted_gains[row_window]
+    estimate = (np.einsum("rkj,rj->rk", cross, row_gains.real)
+                + 1j * np.einsum("rkj,rj->rk", cross, row_gains.imag))[row, column]
+    explained = np.sum(np.matmul(cross, inverse[row_window]) * cross, axis=2)[row, column]
+    mse = power - explained
     return estimate, np.maximum(mse, 0.0)
 
 
