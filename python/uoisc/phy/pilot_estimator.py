@@ -156,9 +156,14 @@ def wiener_interpolate(anchors, target_times, doppler, half_width=SMOOTHING_HALF
     starts = np.clip(np.searchsorted(times, target_times) - half_width, 0, n - width)
     unique_starts, window_of_target = np.unique(starts, return_inverse=True)
     windows = unique_starts[:, None] + np.arange(width)[None, :]  # (windows, width)
-    lag = times[windows][:, :, None] - times[windows][:, None, :]
-    covariance = power * _correlation(lag, doppler) + noise[windows][:, None, :] * np.eye(width)
-    inverse = np.linalg.inv(covariance)
+    # The covariance depends on the anchors' relative times and noises only: between evenly
+    # spaced pilots most windows share it, so each distinct one is inverted once.
+    relative = times[windows] - times[windows][:, :1]
+    _, first, shape_of_window = np.unique(np.concatenate([relative, noise[windows]], axis=1), axis=0,
+                                          return_index=True, return_inverse=True)
+    lag = relative[first][:, :, None] - relative[first][:, None, :]
+    covariance = power * _correlation(lag, doppler) + noise[windows[first]][:, None, :] * np.eye(width)
+    inverse = np.linalg.inv(covariance)[shape_of_window.ravel()]
     weighted_gains = np.einsum("wij,wj->wi", inverse, gains[windows])  # C^-1 g per window
     # The targets of each window on rows of _ROW_LEN of a (rows, _ROW_LEN, width) grid, so one
     # batched matrix product serves all the targets that share a window's inverse (a window
