@@ -107,23 +107,20 @@ class PhyTransmitter:
 
     Args:
         settings: :class:`~gnuradio.uoisc.apps.eval_link.LinkSettings`.
-        codec_loader: returns the ``VlfCodec`` (called once, when a VLF point is computed).
+        codec: the ``VlfCodec`` of the VLF points (None when the sweep has none).
     """
 
-    def __init__(self, settings, codec_loader):
-        self.settings, self._codec_loader, self._codec = settings, codec_loader, None
-
-    def codec(self):
-        if self._codec is None:
-            self._codec = self._codec_loader()
-        return self._codec
+    def __init__(self, settings, codec=None):
+        self.settings, self.codec = settings, codec
 
     def __call__(self, config, pairs, references, work_dir):
         channel = (config["fading"], config["esno_db"])
         if config["kind"] == vlf_eval_systems.KIND_VLF:
             generation = vlf_eval_link.GenerationSettings(steps=config["steps"], guidance=config["guidance"],
                                                           seed=config["generator_seed"])
-            return vlf_eval_link.transmit_vlf(pairs, self.codec(), *channel, self.settings, generation)
+            if self.codec is None:
+                raise ValueError(f"point {config['system']!r} needs a VLF codec; none was given")
+            return vlf_eval_link.transmit_vlf(pairs, self.codec, *channel, self.settings, generation)
         if config["kind"] == vlf_eval_systems.KIND_TEXT:
             captions, link = vlf_eval_link.transmit_captions(references, config["max_bytes"], *channel,
                                                              self.settings)
@@ -241,6 +238,7 @@ def main(argv=None):
         from uoisc_runtime import VlfCodec
         from gnuradio.uoisc.codec.link_meta import parse_providers
         try:
+            # One onnxruntime thread: the sweep shares its cores with the flowgraph and the judge.
             codec = VlfCodec.from_path(model, providers=parse_providers(args.providers), intra_op_threads=1)
         except (OSError, ValueError) as err:
             parser.error(f"--model {model}: {err}")
@@ -258,7 +256,7 @@ def main(argv=None):
     configs = point_configs(args, codec.payload_bytes if codec else None, model)
     commit = evaluate.git_commit()
     pairs_for = evaluate.pair_cache(args.image_size)
-    points, n_computed = run_sweep(configs, args.out, PhyTransmitter(settings, lambda: codec), load_judge,
+    points, n_computed = run_sweep(configs, args.out, PhyTransmitter(settings, codec), load_judge,
                                    pairs_for, force=args.force, commit=commit)
     wanted = {(c["fading"], c["split"], c["esno_db"]) for c in configs}
     references = vlf_eval_report.reference_points(
