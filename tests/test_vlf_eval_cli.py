@@ -3,10 +3,12 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from gnuradio.uoisc.apps import (eval_link, eval_pairs, eval_store, semantic_link, vlf_eval_link, vlf_eval_metrics,
                                  vlf_eval_store, vlf_evaluate)
+from uoisc_runtime import VlfCodec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUDGE = os.path.join(ROOT, "models", "uoisc-tiny-judge")
@@ -41,8 +43,6 @@ def test_cli_runs_vlf_and_text_points_through_the_phy_and_resumes(tmp_path, caps
     both use the VLF frame's bytes and the PHY's burst length for them; one chance-level row per
     (fading, split, Es/N0) scores both modalities; tables, plots and the
     example grid with its captions are written; a rerun loads both points."""
-    from uoisc_runtime import VlfCodec
-
     assert vlf_evaluate.main(cli(tmp_path)) == 0
     results = json.loads((tmp_path / vlf_eval_store.RESULTS_FILE).read_text())
     vlf_eval_store.check_results(results)
@@ -97,3 +97,19 @@ def _one_text_point(tmp_path):
             str(tmp_path), "--models-root", ROOT, "--log-level", "error"]
     assert vlf_evaluate.main(argv) == 0
     return tmp_path / eval_store.POINTS_DIR
+
+
+def test_a_delivered_vlf_frame_is_labelled_by_its_crcs_and_a_short_one_is_refused(caplog):
+    """A frame whose codeword passed its CRC decodes "ok"; the same bytes with the codeword failed
+    decode with an untrusted header and every index erased; a frame cut short is refused (logged,
+    no result) instead of raising."""
+    codec = VlfCodec.from_path(VLF_BUNDLE, providers=["CPUExecutionProvider"])
+    frame = np.frombuffer(codec.encode(eval_pairs.make_pairs("test_seen", 1)[0].image), dtype=np.uint8)
+    meta = {"seq": 0, "cw_crc_ok": np.array([True]), "cw_data_bytes": 108}
+    received, status = vlf_eval_link.receive_frame(codec, meta, frame)
+    assert status == "ok" and received.n_erased == 0
+    received, status = vlf_eval_link.receive_frame(codec, {**meta, "cw_crc_ok": np.array([False])}, frame)
+    assert status == "untrusted_header" and received.n_erased == codec.n_indices
+    received, status = vlf_eval_link.receive_frame(codec, meta, frame[:-1])
+    assert (received, status) == (None, vlf_eval_link.REFUSED)
+    assert "refused" in caplog.text

@@ -48,7 +48,8 @@ class GenerationSettings:
 
 
 def _send(payloads, payload_type, fading, esno_db, settings):
-    """``(payloads, LinkRun)`` after one run of the PHY; frames with an impossible seq dropped."""
+    """The :class:`~gnuradio.uoisc.phy.link_sim.LinkRun` of one PHY run over ``payloads``
+    (frames with a seq that was never sent are logged and dropped)."""
     config = link_sim.LinkConfig(esno_db=float(esno_db), fading=fading, code=settings.code,
                                  doppler=settings.doppler, seed=settings.channel_seed,
                                  settle_s=settings.settle_s, measure_pre_ber=False)
@@ -104,13 +105,11 @@ def transmit_captions(captions, max_bytes, fading, esno_db, settings):
     return received, link_summary(payloads, run, statuses, settings.code)
 
 
-def _receive_frame(codec, meta, data):
+def receive_frame(codec, meta, data):
     """``(VlfReceived or None, decode status)`` of one delivered VLF frame."""
-    from uoisc_runtime.codec import CodecError
-
     try:
         received = codec.receive(data.tobytes(), byte_reliability(meta, len(data)))
-    except (CodecError, ValueError) as error:
+    except ValueError as error:  # the runtime's CodecError, or CRC flags that do not fit the payload
         logger.warning("VLF frame seq %s refused: %s", meta.get("seq"), error)
         return None, REFUSED
     return received, semantic_decode_status(received.header_trusted, received.n_erased)
@@ -136,7 +135,7 @@ def transmit_vlf(pairs, codec, fading, esno_db, settings, generation=GenerationS
     run = _send(frames, "vlf", fading, esno_db, settings)
     statuses, features, seqs, erased, folded = {}, [], [], 0, 0
     for seq, (meta, data) in sorted(run.delivered.items()):
-        received, statuses[seq] = _receive_frame(codec, meta, data)
+        received, statuses[seq] = receive_frame(codec, meta, data)
         if received is not None:
             features.append(received.feature)
             seqs.append(seq)
