@@ -199,7 +199,7 @@ class SemanticLoopback(gr.top_block):
         config.validate()
         self.config = config
         self.driver = link_sim.pdu_injector()  # posts the "next" requests to the source
-        self.encoder, self.decoder, image_port = codec_pair(config)
+        self.encoder, self.decoder = codec_pair(config)
         image_size = config.image_size if config.is_jpeg2000 else self.encoder.codec.image_size
         self.source = image_source(source=config.source, queries=config.queries, split=config.split,
                                    n_images=config.n_images, seed=config.seed, image_size=image_size,
@@ -215,21 +215,20 @@ class SemanticLoopback(gr.top_block):
         self.msg_connect((self.encoder, "out"), (self.tx, "in"))
         self.connect(self.tx, self.channel, self.rx)
         self.msg_connect((self.rx, "out"), (self.decoder, "in"))
-        self.msg_connect((self.decoder, image_port), (self.sink, "in"))
+        # Every decoder's first output port carries the image (the VLF one's second, the caption).
+        self.msg_connect((self.decoder, self.decoder.OUT_PORTS[0]), (self.sink, "in"))
 
 
 def codec_pair(config):
-    """(encoder, decoder, decoder's image output port) of the link's codec system."""
+    """(encoder, decoder) blocks of the link's codec system."""
     onnx = dict(providers=config.providers, intra_op_threads=config.intra_op_threads)
     system = config.system
     if system == JPEG2000:
-        return (jpeg2000_encoder(max_bytes=jpeg2000_budget(config)),
-                jpeg2000_decoder(fallback_size=config.image_size), "out")
+        return jpeg2000_encoder(max_bytes=jpeg2000_budget(config)), jpeg2000_decoder(fallback_size=config.image_size)
     if system == VLF:
         return (vlf_encoder(config.model, **onnx),
-                vlf_decoder(config.model, steps=config.steps, guidance=config.guidance, seed=config.seed, **onnx),
-                "image")
-    return semantic_encoder(config.model, **onnx), semantic_decoder(config.model, **onnx), "out"
+                vlf_decoder(config.model, steps=config.steps, guidance=config.guidance, seed=config.seed, **onnx))
+    return semantic_encoder(config.model, **onnx), semantic_decoder(config.model, **onnx)
 
 
 def _drive(fg, config):
