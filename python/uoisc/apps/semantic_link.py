@@ -74,7 +74,9 @@ class SemanticLinkConfig:
             size that fits the channel symbols of ``reference_model``'s payload).
         reference_model: bundle whose payload sets the JPEG2000 budget.
         providers: onnxruntime providers ("auto" = CUDA when present, else CPU).
-        intra_op_threads: onnxruntime threads per session (0 = default).
+        intra_op_threads: onnxruntime threads per session (0 = onnxruntime's default, one
+            per core). 1 by default: the codec sessions share the cores with the PHY's
+            threads, and more threads per session made a VLF decode ~3x slower on 2 busy cores.
         window: images in flight at once.
         settle_s: give up waiting for the rest after this long without an arrival.
         timeout_s: hard limit of the whole run.
@@ -98,7 +100,7 @@ class SemanticLinkConfig:
     jpeg2000_bytes: int = 0
     reference_model: str = DEFAULT_MODEL
     providers: str = "auto"
-    intra_op_threads: int = 0
+    intra_op_threads: int = 1
     window: int = 4
     settle_s: float = 5.0
     timeout_s: float = 600.0

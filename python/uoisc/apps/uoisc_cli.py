@@ -53,7 +53,8 @@ def _add_link_arguments(parser, out_default):
                        help="JPEG2000 byte budget (0 = the channel symbols of the default bundle)")
     codec.add_argument("--providers", default="auto",
                        help="onnxruntime providers, comma-separated (auto = CUDA if present, else CPU)")
-    codec.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
+    codec.add_argument("--threads", type=int, default=1,
+                       help="onnxruntime intra-op threads per codec session (0 = one per core)")
     vlf = parser.add_argument_group("VLF receiver (--mode vlf)")
     vlf.add_argument("--steps", type=int, default=10, help="DDIM steps of the image generator")
     vlf.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance of the image generator")
