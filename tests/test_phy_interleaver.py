@@ -25,11 +25,28 @@ def test_deinterleave_inverts_interleave(frame):
 
 @given(frames)
 def test_codewords_alternate_in_the_burst(frame):
-    """Position p of the burst carries a bit of codeword p mod n_cw: every codeword is spread
-    evenly over the whole burst (independent model of the column read-out)."""
+    """Each block of n_cw burst positions carries one bit of every codeword: bit j of codeword
+    i at slot i, or (i + j) mod n_cw when n_cw is a multiple of 3 (independent model of the
+    read-out): every codeword is spread evenly over the whole burst."""
     n, n_cw, _ = frame
     owner = np.repeat(np.arange(n_cw), n)  # codeword index of each coded bit, codeword order
-    assert np.array_equal(interleaver.interleave(owner, n), np.arange(n * n_cw) % n_cw)
+    expected = np.empty((n, n_cw), dtype=int)
+    for j in range(n):
+        for i in range(n_cw):
+            expected[j, (i + j) % n_cw if n_cw % 3 == 0 else i] = i
+    assert np.array_equal(interleaver.interleave(owner, n), expected.ravel())
+
+
+@given(st.integers(3, 300), st.integers(1, 12))
+def test_every_codeword_uses_every_8psk_label_position_evenly(n, n_cw):
+    """Burst bit p is label bit p mod 3 of its 8-PSK symbol. The three label bits of Gray
+    8-PSK differ in reliability, so each codeword must see each of them for a third of its
+    bits (within one), whatever the number of codewords — also a multiple of 3."""
+    owner = interleaver.interleave(np.repeat(np.arange(n_cw), n), n)
+    label_position = np.arange(n * n_cw) % 3
+    for codeword in range(n_cw):
+        counts = np.bincount(label_position[owner == codeword], minlength=3)
+        assert counts.max() - counts.min() <= 1, (codeword, counts)
 
 
 def test_one_codeword_is_permuted():

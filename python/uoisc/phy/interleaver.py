@@ -13,7 +13,14 @@ every codeword the time diversity of the whole burst:
    (spreads a run of erased symbols over the whole codeword graph, also for
    one-codeword frames);
 2. the frame is read column-wise: coded bit j of codeword i goes to position
-   j * n_cw + i, so consecutive symbols carry bits of different codewords.
+   j * n_cw + i, so consecutive symbols carry bits of different codewords,
+   and (since n_cw is then invertible mod 3) bit j lands on label position
+   (j * n_cw + i) mod 3 of its 8-PSK symbol, which cycles through all three
+   with j. When n_cw is a multiple of 3 (UO-ISC's 15-codeword frames) that
+   read would put every bit of codeword i on label position i mod 3, and Gray
+   8-PSK's label bits differ in reliability (every third codeword failed at
+   5-6 dB AWGN while the others decoded), so row j is then read along a
+   diagonal instead: position j * n_cw + (i + j) mod n_cw, label (i + j) mod 3.
 
 It is a pure function of (n, number of codewords); TX applies
 :func:`interleave` to the coded bits before mapping, RX :func:`deinterleave`
@@ -23,6 +30,8 @@ to the LLRs after demapping, so both ends share one definition.
 import functools
 
 import numpy as np
+
+from . import mapping
 
 _PERMUTATION_SEED = 0x1EAF
 
@@ -45,6 +54,15 @@ def _frame_shape(values, n):
     return values.reshape(-1, n)
 
 
+@functools.lru_cache(maxsize=16)
+def _diagonal_columns(n, n_cw):
+    """(n, n_cw) table: slot in burst row j of bit j of codeword i (see the module docstring)."""
+    shift = np.arange(n)[:, None] if n_cw % mapping.BITS_PER_SYMBOL == 0 else 0
+    columns = (np.arange(n_cw)[None, :] + shift) % n_cw
+    columns.flags.writeable = False
+    return columns
+
+
 def interleave(coded_bits, n):
     """Transmission order of a frame's coded bits (codeword order in, burst order out).
 
@@ -52,7 +70,10 @@ def interleave(coded_bits, n):
         ValueError: not a whole number of codewords.
     """
     codewords = _frame_shape(coded_bits, n)
-    return codewords[:, codeword_permutation(n)].T.ravel()
+    rows = codewords[:, codeword_permutation(n)].T  # (n, n_cw): row j = bit j of every codeword
+    burst = np.empty_like(rows)
+    np.put_along_axis(burst, _diagonal_columns(n, rows.shape[1]), rows, axis=1)
+    return burst.ravel()
 
 
 def deinterleave(values, n):
@@ -61,7 +82,8 @@ def deinterleave(values, n):
     Raises:
         ValueError: not a whole number of codewords.
     """
-    columns = _frame_shape(values, n).reshape(n, -1).T  # (n_cw, n) in permuted order
-    codewords = np.empty_like(columns)
-    codewords[:, codeword_permutation(n)] = columns
+    burst = _frame_shape(values, n).reshape(n, -1)  # (n, n_cw) in burst order
+    rows = np.take_along_axis(burst, _diagonal_columns(n, burst.shape[1]), axis=1)
+    codewords = np.empty_like(rows.T)
+    codewords[:, codeword_permutation(n)] = rows.T
     return codewords.ravel()
