@@ -78,7 +78,8 @@ class qa_semantic_decoder(gr_unittest.TestCase):
         for key, value in {"seq": 21, "payload_type": "semantic", "snr_est_db": 12.5, "h_est": 0.8 + 0.1j,
                            "noise_var_est": 0.05, "ldpc_ok": True, "cw_data_bytes": CW_DATA_BYTES,
                            "sample_offset": 1234, "model_id": self.codec.model_id, "n_erased_indices": 0,
-                           "n_folded_indices": 0, "header_trusted": True, "decode_status": "ok",
+                           "n_folded_indices": 0, "n_replaced_indices": 0, "header_trusted": True,
+                           "decode_status": "ok",
                            "image_id": "", "query": "", "height": 64, "width": 64, "channels": 3}.items():
             self.assertEqual(meta[key], value, key)
         self.assertEqual(list(meta["cw_crc_ok"]), [1] * meta["n_codewords"])
@@ -98,6 +99,7 @@ class qa_semantic_decoder(gr_unittest.TestCase):
         self.assertEqual(meta["n_erased_indices"], expected_erased)
         self.assertEqual(self.codec.bits_per_index, 8)  # the byte count below assumes byte-sized indices
         self.assertEqual(meta["n_erased_indices"], len(failed) * CW_DATA_BYTES)
+        self.assertEqual(meta["n_replaced_indices"], 0)  # the shipped bundle has no erasure row
         self.assertEqual((meta["decode_status"], meta["header_trusted"], meta["ldpc_ok"]), ("erasures", True, False))
         sent, _ = unpack_indices(received[frame.HEADER_BYTES:], self.codec.n_indices, self.codec.bits_per_index,
                                  self.codec.codebook_size)

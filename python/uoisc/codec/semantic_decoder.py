@@ -18,7 +18,9 @@ class semantic_decoder(pdu_block):
     unreliable; indices with a bit in such a byte are counted as erased and
     decoded from what arrived. Output: an image PDU with the PHY meta kept,
     plus ``model_id``, ``n_erased_indices``, ``n_folded_indices`` (received
-    words beyond the codebook, folded into range), ``header_trusted`` and
+    words beyond the codebook, folded into range), ``n_replaced_indices``
+    (erased indices read as the decoder's learned "erased" row, when the
+    bundle has one: ``erasure_index`` in codec.json), ``header_trusted`` and
     ``decode_status``: "ok", "erasures" (some indices erased) or
     "untrusted_header" (the codec header's bytes failed their CRC; decoded
     anyway because the length matched). ``image_id``/``query`` are "" unless
@@ -53,6 +55,6 @@ class semantic_decoder(pdu_block):
                               "indices erased")
         out_meta = link_meta.decoded_meta(
             meta, model_id=self.codec.model_id, n_erased_indices=int(result.n_erased),
-            n_folded_indices=int(result.n_folded), header_trusted=bool(result.header_trusted),
-            decode_status=status)
+            n_folded_indices=int(result.n_folded), n_replaced_indices=int(result.n_replaced),
+            header_trusted=bool(result.header_trusted), decode_status=status)
         return image_pdu(result.image, **out_meta)
