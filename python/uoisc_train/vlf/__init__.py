@@ -10,8 +10,10 @@ path ``caption_gpt2`` is imported on its own because it needs transformers.
 Image receiver: ``diffusion_config`` (:class:`DiffusionConfig`), ``diffusion_unet``, ``diffusion_schedule``, ``diffusion``
 (:class:`FeatureToImageDiffusion`), ``diffusion_artefact``, ``diffusion_eval``,
 ``train_generator``; ``diffusion_export`` (ONNX denoiser, imports onnx) and
-``diffusion_onnx_sampler`` (numpy DDIM) and the diffusers path ``unclip`` are imported on
-their own. See ``docs/vlf.md``.
+``diffusion_onnx_sampler`` (re-exports the runtime's numpy DDIM) and the diffusers path
+``unclip`` are imported on their own. ``bundle_cli`` writes the complete shipped bundle
+(transmitter + both receivers) that ``uoisc_runtime.VlfCodec`` and the GNU Radio blocks
+run. See ``docs/vlf.md``.
 """
 
 from uoisc_train.vlf.caption import CaptionDecoder, CaptionDecoderConfig
