@@ -15,7 +15,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -56,6 +56,54 @@ def erasure_index_of(spec: dict) -> int | None:
 
 class CodecError(ValueError):
     """A frame from another model, a frame of the wrong size, or bad encoder/decoder input."""
+
+
+#: How error messages name the codec kinds of ``frame.KINDS``.
+_KIND_NAMES = {"uoisc": "UO-ISC", "vlf": "VLF", "jpeg2000": "JPEG2000"}
+
+
+def check_received_frame(data: Any, byte_ok: np.ndarray | None, payload_bytes: int, kind: str,
+                         model_id: str, fingerprint: bytes) -> tuple[bytes, np.ndarray, bool]:
+    """The checks every codec runs on a received frame before reading its body.
+
+    Args:
+        data: the frame as received (bytes-like or a uint8 array).
+        byte_ok: one bool per byte, False where the PHY knows the byte is unreliable
+            (failed codeword CRC); ``None`` = all reliable.
+        payload_bytes: the frame length of this codec.
+        kind: this codec's ``frame.KINDS`` name.
+        model_id, fingerprint: this codec's model.
+
+    Returns:
+        ``(data as bytes, byte reliability as a bool array, header_trusted)``. A header
+        with an unreliable byte is not checked (header_trusted False): a flipped header
+        bit must not cost the whole image when the length says the frame is ours.
+
+    Raises:
+        CodecError: not bytes, the wrong length, a ``byte_ok`` of another length, or a
+            reliable header that is not a frame, or of another codec kind or model.
+    """
+    name = _KIND_NAMES.get(kind, kind)
+    if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
+        raise CodecError(f"frame of type {type(data).__name__}; expected bytes")
+    data = bytes(data)
+    if len(data) != payload_bytes:
+        raise CodecError(f"frame of {len(data)} bytes; {model_id} frames are {payload_bytes} bytes")
+    ok = np.ones(len(data), bool) if byte_ok is None else np.asarray(byte_ok, bool).reshape(-1)
+    if ok.size != len(data):
+        raise CodecError(f"byte_ok has {ok.size} entries for a {len(data)}-byte frame")
+    trusted = bool(ok[:frame.HEADER_BYTES].all())
+    if trusted:
+        try:
+            parsed = frame.parse_frame(data)
+        except frame.FrameError as error:
+            raise CodecError(f"not a {name} frame: {error}") from error
+        if parsed.kind != kind:
+            raise CodecError(f"frame of codec kind {parsed.kind!r}; this is a {name} decoder")
+        if parsed.fingerprint != fingerprint:
+            raise CodecError(f"frame from another model (fingerprint {parsed.fingerprint.hex()}, "
+                             f"{model_id} is {fingerprint.hex()})")
+    return data, ok, trusted
 
 
 @dataclass(frozen=True)
@@ -232,22 +280,6 @@ class SemanticCodec:
         return frame.build_frame("uoisc", self.fingerprint,
                                  pack_indices(indices, self.bits_per_index))
 
-    def _check_header(self, data: bytes, trusted: bool) -> None:
-        """Refuse a reliable header from another codec or model; ignore an unreliable one."""
-        try:
-            parsed = frame.parse_frame(data)
-        except frame.FrameError as error:
-            if trusted:
-                raise CodecError(f"not a UO-ISC frame: {error}") from error
-            return
-        if not trusted:
-            return
-        if parsed.kind != "uoisc":
-            raise CodecError(f"frame of codec kind {parsed.kind!r}; this is a UO-ISC decoder")
-        if parsed.fingerprint != self.fingerprint:
-            raise CodecError(f"frame from another model (fingerprint {parsed.fingerprint.hex()}, "
-                             f"{self.model_id} is {self.fingerprint.hex()})")
-
     def decode(self, data: bytes, byte_ok: np.ndarray | None = None) -> DecodeResult:
         """One codec frame (as received) back to an image.
 
@@ -261,17 +293,8 @@ class SemanticCodec:
                 ``byte_ok`` of the wrong length, or a reliable header from another
                 codec or model.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
-            raise CodecError(f"frame of type {type(data).__name__}; expected bytes")
-        data = bytes(data)
-        if len(data) != self.payload_bytes:
-            raise CodecError(f"frame of {len(data)} bytes; {self.model_id} frames are "
-                             f"{self.payload_bytes} bytes")
-        ok = np.ones(len(data), bool) if byte_ok is None else np.asarray(byte_ok, bool).reshape(-1)
-        if ok.size != len(data):
-            raise CodecError(f"byte_ok has {ok.size} entries for a {len(data)}-byte frame")
-        trusted = bool(ok[:frame.HEADER_BYTES].all())
-        self._check_header(data, trusted)
+        data, ok, trusted = check_received_frame(data, byte_ok, self.payload_bytes, "uoisc",
+                                                  self.model_id, self.fingerprint)
         body = data[frame.HEADER_BYTES:]
         indices, folded = unpack_indices(body, self.n_indices, self.bits_per_index,
                                          self.codebook_size)

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from uoisc_runtime import frame
-from uoisc_runtime.codec import CodecError, frame_bytes
+from uoisc_runtime.codec import CodecError, check_received_frame, frame_bytes
 from uoisc_runtime.packing import erased_indices, pack_indices, unpack_indices
 from uoisc_runtime.preprocess import ImageLike, to_model_input, to_uint8_image
 from uoisc_runtime.tokenizer import tokenizer_for
@@ -187,18 +187,6 @@ class VlfCodec:
         return frame.build_frame("vlf", self.fingerprint, pack_indices(indices, self.bits_per_index))
 
     # ---- receiver -----------------------------------------------------------------
-    def _check_header(self, data: bytes) -> None:
-        """Refuse a reliable header from another codec kind or model."""
-        try:
-            parsed = frame.parse_frame(data)
-        except frame.FrameError as error:
-            raise CodecError(f"not a VLF frame: {error}") from error
-        if parsed.kind != "vlf":
-            raise CodecError(f"frame of codec kind {parsed.kind!r}; this is a VLF receiver")
-        if parsed.fingerprint != self.fingerprint:
-            raise CodecError(f"frame from another model (fingerprint {parsed.fingerprint.hex()}, "
-                             f"{self.model_id} is {self.fingerprint.hex()})")
-
     def receive(self, data: bytes, byte_ok: np.ndarray | None = None) -> VlfReceived:
         """One codec frame (as received) -> indices and dequantised feature.
 
@@ -211,18 +199,8 @@ class VlfCodec:
             CodecError: not bytes, the wrong length, a ``byte_ok`` of another length, or a
                 reliable header of another codec kind or model.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
-            raise CodecError(f"frame of type {type(data).__name__}; expected bytes")
-        data = bytes(data)
-        if len(data) != self.payload_bytes:
-            raise CodecError(f"frame of {len(data)} bytes; {self.model_id} frames are "
-                             f"{self.payload_bytes} bytes")
-        ok = np.ones(len(data), bool) if byte_ok is None else np.asarray(byte_ok, bool).reshape(-1)
-        if ok.size != len(data):
-            raise CodecError(f"byte_ok has {ok.size} entries for a {len(data)}-byte frame")
-        trusted = bool(ok[:frame.HEADER_BYTES].all())
-        if trusted:
-            self._check_header(data)
+        data, ok, trusted = check_received_frame(data, byte_ok, self.payload_bytes, "vlf",
+                                                  self.model_id, self.fingerprint)
         indices, folded = unpack_indices(data[frame.HEADER_BYTES:], self.n_indices,
                                          self.bits_per_index, self.n_levels)
         erased = erased_indices(ok, frame.HEADER_BYTES, self.n_indices, self.bits_per_index)
