@@ -8,6 +8,8 @@ import pytest
 from gnuradio.uoisc.apps import eval_store, evaluate, semantic_link
 from uoisc_runtime import SemanticCodec
 
+from eval_helpers import assert_rerun_loads_stored_points
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUDGE = os.path.join(ROOT, "models", "uoisc-tiny-judge")
 BUNDLE = os.path.join(ROOT, "models", "uoisc-tiny-uoisc")
@@ -35,12 +37,8 @@ def test_cli_runs_a_point_through_the_flowgraph_and_resumes(tmp_path, capsys):
     assert point["link"]["channel_symbols_per_image"] == semantic_link.burst_symbols(payload)
     for name in ("tables.md", "amr_vs_esno.png", "relevance_vs_esno.png", "examples_awgn_test_zeroshot.png"):
         assert (tmp_path / name).stat().st_size > 0, name
-    stored = eval_store.point_path(tmp_path, point["config"])
-    mtime = stored.stat().st_mtime_ns
-    capsys.readouterr()
-    assert evaluate.main(cli(tmp_path)) == 0
-    assert "0 points computed, 1 loaded" in capsys.readouterr().out
-    assert stored.stat().st_mtime_ns == mtime
+    assert_rerun_loads_stored_points(evaluate.main, cli(tmp_path), eval_store.point_path(tmp_path, point["config"]), 1,
+                                     capsys)
 
 
 @pytest.mark.parametrize("bad", [["--systems", "jpeg2000@zero"], ["--systems", "nonsense"], ["-n", "0"],

@@ -10,6 +10,8 @@ from gnuradio.uoisc.apps import (eval_link, eval_pairs, eval_store, semantic_lin
                                  vlf_eval_store, vlf_evaluate)
 from uoisc_runtime import VlfCodec
 
+from eval_helpers import assert_rerun_loads_stored_points
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUDGE = os.path.join(ROOT, "models", "uoisc-tiny-judge")
 VLF_BUNDLE = os.path.join(ROOT, "models", "uoisc-tiny-vlf")
@@ -61,12 +63,8 @@ def test_cli_runs_vlf_and_text_points_through_the_phy_and_resumes(tmp_path, caps
     for name in ("tables.md", "text_object_vs_esno.png", "image_amr_vs_esno.png", "examples_awgn_test_zeroshot.png",
                  "examples_awgn_test_zeroshot.md"):
         assert (tmp_path / name).stat().st_size > 0, name
-    stored = eval_store.point_path(tmp_path, vlf["config"])
-    mtime = stored.stat().st_mtime_ns
-    capsys.readouterr()
-    assert vlf_evaluate.main(cli(tmp_path)) == 0
-    assert "0 points computed, 2 loaded" in capsys.readouterr().out
-    assert stored.stat().st_mtime_ns == mtime
+    assert_rerun_loads_stored_points(vlf_evaluate.main, cli(tmp_path), eval_store.point_path(tmp_path, vlf["config"]), 2,
+                                     capsys)
 
 
 @pytest.mark.parametrize("bad", [["--systems", "caption-utf8@none"], ["--systems", "nonsense"], ["-n", "0"],
