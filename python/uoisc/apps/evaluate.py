@@ -70,7 +70,9 @@ def add_link_arguments(parser):
     link.add_argument("-s", "--seed", type=int, default=0, help="seed of the channel")
     link.add_argument("--providers", default="auto", help="onnxruntime providers of the codec blocks")
     link.add_argument("--window", type=int, default=4, help="images in flight")
-    link.add_argument("--settle-s", type=float, default=3.0,
+    # 10 s, not 3: on a busy machine a burst whose 15 codewords all fail runs 50 LDPC
+    # iterations each and arrived after 3 s, so whole points were written off as lost.
+    link.add_argument("--settle-s", type=float, default=10.0,
                       help="give up on the rest of a point's images after this long without an arrival")
     return link
 
