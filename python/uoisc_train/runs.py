@@ -25,7 +25,7 @@ from uoisc_runtime.machine import cpu_model
 
 __all__ = ["CHECKPOINT_NAME", "seed_everything", "git_commit", "machine_description",
            "prepare_run_dir", "save_checkpoint", "load_checkpoint", "resume_epoch_training",
-           "require_positive", "warmup_cosine_lr",
+           "add_run_dir_argument", "add_model_run_arguments", "require_positive", "warmup_cosine_lr",
            "fp16_rounded_copy", "record_metrics", "provenance", "run_cli"]
 
 _log = logging.getLogger(__name__)
@@ -113,6 +113,18 @@ def resume_epoch_training(run_dir: str | Path, resume: bool, model: torch.nn.Mod
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     return checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``-r/--run-dir``, the run folder every model trainer writes (see :func:`prepare_run_dir`)."""
+    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+
+
+def add_model_run_arguments(group: argparse._ArgumentGroup) -> None:
+    """``--threads``, ``--resume`` and ``--export``, the tail of every model trainer's "run" group."""
+    group.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    group.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    group.add_argument("--export", default=None, help="write the trained model folder here")
 
 
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,

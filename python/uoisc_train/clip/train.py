@@ -22,9 +22,10 @@ from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import clip_zero_shot_metrics, generate_scenes
 from uoisc_train.clip.registry import TINY_CLIP_NAME, register_model_configs
-from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
-                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
-                               seed_everything, warmup_cosine_lr)
+from uoisc_train.runs import (add_model_run_arguments, add_run_dir_argument, fp16_rounded_copy,
+                              prepare_run_dir, provenance, record_metrics, require_positive,
+                              resume_epoch_training, run_cli, save_checkpoint, seed_everything,
+                              warmup_cosine_lr)
 from uoisc_train.clip.tiny import save_clip_artefact
 from uoisc_train.compat import import_open_clip
 from uoisc_train.world import GENERATOR_VERSION
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m uoisc_train.clip.train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+    add_run_dir_argument(parser)
     parser.add_argument("-m", "--model", default=TINY_CLIP_NAME, help="open_clip config name")
     data = parser.add_argument_group("data")
     data.add_argument("--train-scenes", type=int, default=10000, help="pretrain scenes generated")
@@ -51,9 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--seed", type=int, default=0, help="seed of init and batch order")
     run = parser.add_argument_group("run")
     run.add_argument("--eval-scenes", type=int, default=500, help="scenes per evaluation split")
-    run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    run.add_argument("--export", default=None, help="write the trained model folder here")
+    add_model_run_arguments(run)
     return parser
 
 

@@ -27,9 +27,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
-                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
-                               seed_everything, warmup_cosine_lr)
+from uoisc_train.runs import (add_model_run_arguments, add_run_dir_argument, fp16_rounded_copy,
+                              prepare_run_dir, provenance, record_metrics, require_positive,
+                              resume_epoch_training, run_cli, save_checkpoint, seed_everything,
+                              warmup_cosine_lr)
 from uoisc_train.judges.evaluate import judge_metrics
 from uoisc_train.judges.tiny_vqa import TinyJudgeConfig, TinyVqaJudge
 from uoisc_train.judges.tiny import save_judge_artefact
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m uoisc_train.judges.train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+    add_run_dir_argument(parser)
     data = parser.add_argument_group("data")
     data.add_argument("--train-scenes", type=int, default=32000, help="pretrain scenes (5 questions each)")
     data.add_argument("--data-seed", type=int, default=0, help="dataset seed of the training scenes")
@@ -63,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight of the auxiliary per-cell shape loss (0: no auxiliary head)")
     run = parser.add_argument_group("run")
     run.add_argument("--eval-scenes", type=int, default=400, help="scenes per evaluation split")
-    run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    run.add_argument("--export", default=None, help="write the trained model folder here")
+    add_model_run_arguments(run)
     return parser
 
 

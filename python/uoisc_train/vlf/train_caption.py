@@ -28,9 +28,10 @@ from tqdm import tqdm
 
 from uoisc_train.clip import load_tiny_clip, tiny_clip_dir
 from uoisc_train.clip.evaluate import generate_scenes
-from uoisc_train.runs import (fp16_rounded_copy, prepare_run_dir, provenance, record_metrics,
-                               require_positive, resume_epoch_training, run_cli, save_checkpoint,
-                               seed_everything, warmup_cosine_lr)
+from uoisc_train.runs import (add_model_run_arguments, add_run_dir_argument, fp16_rounded_copy,
+                              prepare_run_dir, provenance, record_metrics, require_positive,
+                              resume_epoch_training, run_cli, save_checkpoint, seed_everything,
+                              warmup_cosine_lr)
 from uoisc_train.vlf.caption import CaptionDecoder, CaptionDecoderConfig
 from uoisc_train.vlf.caption_artefact import save_caption_decoder
 from uoisc_train.vlf.caption_metrics import caption_metrics
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m uoisc_train.vlf.train_caption", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+    add_run_dir_argument(parser)
     data = parser.add_argument_group("data")
     data.add_argument("--train-scenes", type=int, default=4000, help="train-split scenes")
     data.add_argument("--data-seed", type=int, default=0, help="dataset seed of the training scenes")
@@ -79,9 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="segment length of the VQ transmitter of the quantised evaluation")
     evaluation.add_argument("--vq-codebook-size", type=int, default=256)
     run = parser.add_argument_group("run")
-    run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    run.add_argument("--export", default=None, help="write the trained model folder here")
+    add_model_run_arguments(run)
     return parser
 
 

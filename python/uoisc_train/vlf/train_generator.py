@@ -31,9 +31,9 @@ from tqdm import tqdm
 from uoisc_train.clip import load_tiny_clip, tiny_clip_dir
 from uoisc_train.clip.evaluate import generate_scenes, images_to_tensor
 from uoisc_train.judges import load_tiny_judge
-from uoisc_train.runs import (fp16_rounded_copy, load_checkpoint, prepare_run_dir, provenance,
-                              record_metrics, require_positive, run_cli, save_checkpoint,
-                              seed_everything, warmup_cosine_lr)
+from uoisc_train.runs import (add_model_run_arguments, add_run_dir_argument, fp16_rounded_copy,
+                              load_checkpoint, prepare_run_dir, provenance, record_metrics, require_positive,
+                              run_cli, save_checkpoint, seed_everything, warmup_cosine_lr)
 from uoisc_train.training.config import apply_overrides
 from uoisc_train.vlf.diffusion import FeatureToImageDiffusion
 from uoisc_train.vlf.diffusion_artefact import save_generator_artefact
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m uoisc_train.vlf.train_generator", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("-r", "--run-dir", required=True, help="folder for params.json, checkpoint, metrics")
+    add_run_dir_argument(parser)
     model = parser.add_argument_group("model")
     model.add_argument("-c", "--config", default=None, help="DiffusionConfig JSON file (default: the tiny one)")
     model.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
@@ -79,9 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0], help="guidance scales evaluated")
     run.add_argument("--figure", default=None, help="write a PNG grid of samples here")
     run.add_argument("-d", "--device", default="cpu", help="cpu, cuda or cuda:N")
-    run.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    run.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    run.add_argument("--export", default=None, help="write the trained model folder here")
+    add_model_run_arguments(run)
     return parser
 
 
