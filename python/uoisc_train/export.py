@@ -38,7 +38,7 @@ from uoisc_train.training.checkpoint import load_codec
 from uoisc_train.training.config import apply_overrides
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "ENCODER_FILE", "DECODER_FILE", "SPEC_FILE", "OPSET",
-           "ExportParityError", "export_bundle", "parity_check", "sha256_file", "main"]
+           "ExportParityError", "require_parity", "write_spec", "export_bundle", "parity_check", "sha256_file", "main"]
 
 _log = logging.getLogger("uoisc_train.export")
 
@@ -55,6 +55,24 @@ PARITY_QUERIES = ("What colour is the circle?", "How many stars are there?",
 
 class ExportParityError(RuntimeError):
     """onnxruntime disagrees with torch beyond the allowed tolerance."""
+
+
+def require_parity(parity: dict[str, Any], limits: dict[str, float]) -> None:
+    """Raise :class:`ExportParityError` unless ``parity[key] <= limit`` for every limit.
+
+    Args:
+        parity: a parity check's figures (torch vs onnxruntime).
+        limits: the largest allowed value of each figure that is checked.
+    """
+    if any(parity[key] > limit for key, limit in limits.items()):
+        allowed = ", ".join(f"{key} <= {limit}" for key, limit in limits.items())
+        raise ExportParityError(f"export parity failed: {parity} (allowed: {allowed})")
+
+
+def write_spec(out_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Write ``spec`` as the bundle's codec.json (last, once its graphs passed) and return it."""
+    (out_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
+    return spec
 
 
 def _encoder_input_names(config: CodecConfig) -> list[str]:
@@ -218,14 +236,10 @@ def export_bundle(model: UOISC, out_dir: str | Path, model_id: str,
     _export_graphs(model, out_dir, int(model.backbone.context_length))
     parity = parity_check(model, out_dir, n_images=parity_images)
     _log.info("parity torch vs onnxruntime: %s", parity)
-    if (parity["index_mismatch_fraction"] > max_index_mismatch
-            or parity["image_max_abs_error"] > max_image_error):
-        raise ExportParityError(f"export parity failed: {parity} (allowed: index mismatch <= "
-                                f"{max_index_mismatch}, image error <= {max_image_error})")
+    require_parity(parity, {"index_mismatch_fraction": max_index_mismatch,
+                            "image_max_abs_error": max_image_error})
     files = {name: sha256_file(out_dir / name) for name in (ENCODER_FILE, DECODER_FILE)}
-    spec = build_spec(model, model_id, files, parity, provenance)
-    (out_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
-    return spec
+    return write_spec(out_dir, build_spec(model, model_id, files, parity, provenance))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,8 @@ import torch
 from torch import Tensor, nn
 
 from uoisc_runtime import sha256_file
-from uoisc_train.export import BUNDLE_FORMAT_VERSION, OPSET, PARITY_QUERIES, SPEC_FILE, ExportParityError
+from uoisc_train.export import (BUNDLE_FORMAT_VERSION, OPSET, PARITY_QUERIES, SPEC_FILE, require_parity,
+                                write_spec)
 from uoisc_train.onnx_graph import MethodGraph, finalize_graph, mha_fastpath_disabled
 from uoisc_train.runs import git_commit
 from uoisc_train.vlf.config import VlfConfig
@@ -186,14 +187,10 @@ def export_vlf_bundle(transmitter: VlfTransmitter, out_dir: str | Path, model_id
     _export_graphs(transmitter, out_dir)
     parity = vlf_parity_check(transmitter, out_dir, n_images=parity_images)
     _log.info("parity torch vs onnxruntime: %s", parity)
-    if (parity["index_mismatch_fraction"] > max_index_mismatch
-            or parity["feature_max_abs_error"] > max_feature_error):
-        raise ExportParityError(f"export parity failed: {parity} (allowed: index mismatch <= "
-                                f"{max_index_mismatch}, feature error <= {max_feature_error})")
+    require_parity(parity, {"index_mismatch_fraction": max_index_mismatch,
+                            "feature_max_abs_error": max_feature_error})
     files = {name: sha256_file(out_dir / name) for name in (VLF_ENCODER_FILE, VLF_DEQUANTIZER_FILE)}
-    spec = build_vlf_spec(transmitter, model_id, files, parity, provenance, receivers)
-    (out_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
-    return spec
+    return write_spec(out_dir, build_vlf_spec(transmitter, model_id, files, parity, provenance, receivers))
 
 
 def build_parser() -> argparse.ArgumentParser:
