@@ -8,16 +8,9 @@ import torch
 from uoisc_train.vlf.unclip import (UnclipImageDecoder, UnclipWeightsUnavailableError,
                                     load_stable_unclip, tiny_unet_kwargs)
 
+from test_vlf_diffusion import one_thread  # noqa: F401 (autouse fixture)
+
 EMBED_DIM = 6
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared, loaded machine: one thread avoids oversubscription stalls."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
