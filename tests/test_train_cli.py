@@ -160,16 +160,16 @@ def test_max_seconds_stops_a_run_that_can_be_resumed(tmp_path, monkeypatch):
     """With a clock that advances 10 s per reading and max_seconds=15, the run stops after
     step 1, saves last.pt at step 1 and logs stopped_early; --resume finishes all 4 steps."""
     import itertools
-    import uoisc_train.train as train_module
+    import uoisc_train.training.loop as loop_module  # the step loop reads the clock
     ticks = itertools.count(0.0, 10.0)
-    monkeypatch.setattr(train_module.time, "monotonic", lambda: next(ticks))
+    monkeypatch.setattr(loop_module.time, "monotonic", lambda: next(ticks))
     run = tmp_path / "run"
     argv = ["-r", str(run), "-t", "1"] + [f"--set={s}" for s in SMALL] + ["--set=max_seconds=15"]
     assert main(argv) == 0
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert log[-1]["stopped_early"] is True and log[-1]["step"] == 1
     assert torch.load(run / "last.pt", weights_only=False)["step"] == 1
-    monkeypatch.setattr(train_module.time, "monotonic", lambda: 0.0)
+    monkeypatch.setattr(loop_module.time, "monotonic", lambda: 0.0)
     assert main(argv + ["--resume"]) == 0
     assert torch.load(run / "last.pt", weights_only=False)["step"] == 4
 
