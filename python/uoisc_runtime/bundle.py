@@ -93,7 +93,8 @@ def model_fingerprint(spec: dict[str, Any]) -> bytes:
     return hashlib.sha256(text.encode()).digest()[:4]
 
 
-def _check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
+def check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
+    """BundleError unless the codec.json field ``where`` has one of ``types``."""
     # bool is an int in Python; a JSON true must not pass for a number.
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
         names = "/".join(t.__name__ for t in types)
@@ -130,12 +131,12 @@ def validate_spec(spec: Any) -> None:
     for key, types in _REQUIRED.items():
         if key not in spec:
             raise BundleError(f"codec.json misses the required field {key!r}")
-        _check_type(key, spec[key], types)
+        check_type(key, spec[key], types)
     for graph in ("encoder", "decoder"):
         for key, types in _GRAPH_KEYS.items():
             if key not in spec[graph]:
                 raise BundleError(f"codec.json misses the required field '{graph}.{key}'")
-            _check_type(f"{graph}.{key}", spec[graph][key], types)
+            check_type(f"{graph}.{key}", spec[graph][key], types)
     _check_positive_ints("layers", spec["layers"])
     _check_positive_ints("indices_shape", spec["indices_shape"])
     for key in ("image_size", "segment_length", "codebook_size", "bits_per_index"):
@@ -198,7 +199,7 @@ def _check_graph_io(spec: dict) -> None:
             raise BundleError(f"codec.json field '{graph}.{side}' declares unexpected {sorted(extra)}")
 
 
-def _check_session(graph: str, session: ort.InferenceSession, declared: dict) -> None:
+def check_session(graph: str, session: ort.InferenceSession, declared: dict) -> None:
     """ONNX input/output names, element types and shapes against codec.json."""
     for side, args in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
         actual = {arg.name: arg for arg in args}
@@ -355,7 +356,7 @@ def load_bundle(path: str | Path, providers: Sequence[str] | None = None,
     sessions = {}
     for graph in ("encoder", "decoder"):
         sessions[graph] = open_checked_session(path, graph, spec[graph], options, chosen)
-        _check_session(graph, sessions[graph], spec[graph])
+        check_session(graph, sessions[graph], spec[graph])
     _log.info("loaded bundle %s (%s, %s indices x %d bits) on %s", path, spec["model_id"],
               "x".join(map(str, spec["indices_shape"])), spec["bits_per_index"], chosen)
     return Bundle(path, spec, sessions["encoder"], sessions["decoder"],

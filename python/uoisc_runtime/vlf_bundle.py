@@ -27,8 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 import onnxruntime as ort
 
-from uoisc_runtime.bundle import (FORMAT_VERSION, VLF_MODE, BundleError, _check_session, _check_type,
-                                  check_file_hash, model_fingerprint, open_checked_session, read_spec,
+from uoisc_runtime.bundle import (FORMAT_VERSION, VLF_MODE, BundleError, check_file_hash, check_session,
+                                  check_type, model_fingerprint, open_checked_session, read_spec,
                                   select_providers, session_options)
 
 __all__ = ["VlfBundle", "load_vlf_bundle", "validate_vlf_spec"]
@@ -58,7 +58,7 @@ def _check_fields(prefix: str, values: dict, required: dict[str, tuple[type, ...
         where = f"{prefix}{key}"
         if key not in values:
             raise BundleError(f"codec.json misses the required field {where!r}")
-        _check_type(where, values[key], types)
+        check_type(where, values[key], types)
 
 
 def _check_positive(spec: dict, *fields: str) -> None:
@@ -246,7 +246,7 @@ def load_vlf_bundle(path: str | Path, providers: Sequence[str] | None = None,
     sessions = {graph: open_checked_session(path, graph, spec[graph], options, chosen)
                 for graph in ("encoder", "dequantizer", "caption_decoder", "generator")}
     for graph in ("encoder", "dequantizer"):
-        _check_session(graph, sessions[graph], spec[graph])
+        check_session(graph, sessions[graph], spec[graph])
     embed, max_len, size = spec["embed_dim"], spec["caption_decoder"]["max_len"], \
         spec["generator"]["sample_size"]
     _check_receiver_io("caption_decoder", sessions["caption_decoder"], {
