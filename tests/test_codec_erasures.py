@@ -7,10 +7,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
+from uoisc_runtime.frame import HEADER_BYTES as HEADER
 from uoisc_train.codec.erasures import (DEFAULT_CW_DATA_BYTES, codeword_index_table,
                                         sample_codeword_erasures)
-
-HEADER = 8  # uoisc_runtime.frame.HEADER_BYTES
 
 
 def _codewords_of_index(i, bits, cw_bytes):
