@@ -69,7 +69,8 @@ def test_frame_layout_is_a_function_of_code_length_and_pilots():
         code = codes.get_code(name)
         coded = np.zeros(framing.n_codewords(1000, code.k) * code.n, np.uint8)
         header = framing.pack_header(framing.PhyHeader(1000, 0, 0, code.code_id, 64, 4))
-        assert burst.build_burst(header, coded, code.n, 16, p).size == burst.burst_len(1000, code.n, code.k, 16, p)
+        built = burst.build_burst(header, coded, code.n, 16, p, code.repeat)
+        assert built.size == burst.burst_len(1000, code.n, code.k, 16, p, code.repeat)
 
 
 def test_header_section_carries_its_fixed_pilots():

@@ -190,7 +190,7 @@ def burst_symbols(payload_bytes, code_name=codes.DEFAULT_CODE, guard_len=None,
     data, guard)."""
     code = codes.get_code(code_name)
     guard = mapping.DEFAULT_GUARD if guard_len is None else guard_len
-    return burst.burst_len(payload_bytes, code.n, code.k, guard, pilot_params)
+    return burst.burst_len(payload_bytes, code.n, code.k, guard, pilot_params, code.repeat)
 
 
 class SemanticLoopback(gr.top_block):

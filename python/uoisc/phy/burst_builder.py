@@ -14,7 +14,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import burst, framing, mapping, pilots
+from . import burst, framing, mapping, pilots, repetition
 from .pdu_util import make_pdu, split_pdu
 
 
@@ -24,14 +24,16 @@ class burst_builder(gr.basic_block):
     Args:
         n: coded bits per codeword.
         guard_len: zero symbols appended after each burst.
+        repeat: times the data block is sent (the code's ``repeat``).
     """
 
-    def __init__(self, n, guard_len=mapping.DEFAULT_GUARD):
+    def __init__(self, n, guard_len=mapping.DEFAULT_GUARD, repeat=1):
         gr.basic_block.__init__(self, name="uoisc_burst_builder", in_sig=None, out_sig=None)
         if guard_len < 0:
             raise ValueError(f"guard_len {guard_len} must be >= 0")
         self.n = int(n)
         self.guard_len = int(guard_len)
+        self.repeat = repetition.check_repeat(repeat)
         self._codewords = []
         self.logger = gr.logger("uoisc.phy.burst_builder")
         self.message_port_register_in(pmt.intern("in"))
@@ -62,7 +64,7 @@ class burst_builder(gr.basic_block):
         header = framing.parse_header(header_bytes)
         # The layout comes from the header itself, so the burst always matches what it announces.
         layout = pilots.PilotParams(header.pilot_interval, header.pilot_len)
-        symbols = burst.build_burst(header_bytes, coded, self.n, self.guard_len, layout)
+        symbols = burst.build_burst(header_bytes, coded, self.n, self.guard_len, layout, self.repeat)
         meta = {"seq": header.seq, "payload_type": framing.payload_type_name(header.payload_type)}
         self.message_port_pub(pmt.intern("coded"), make_pdu(meta, coded))
         self.message_port_pub(pmt.intern("out"), make_pdu(meta, symbols))

@@ -9,6 +9,10 @@ and into (n, k). All codes are the parity-check alists that GNU Radio ships in
 ``/usr/share/gnuradio/fec/ldpc/``. Each code also has a one-byte id that the
 physical-layer header carries, so a receiver configured for another code drops
 the frame instead of decoding garbage.
+
+The low-SNR modes ``<code>x<r>`` send the same LDPC code's data symbols r times
+(``repetition``): rate / r information bits per channel symbol, and 10 log10 r dB
+lower Es/N0 threshold, for links that must work at 0 dB in a fade.
 """
 
 import dataclasses
@@ -17,14 +21,17 @@ import os
 #: Folder of the alists shipped by Debian's GNU Radio 3.10.
 GR_LDPC_DIR = "/usr/share/gnuradio/fec/ldpc"
 
-#: name -> (header id, alist file name). The id is part of the air format:
-#: never renumber an existing entry.
+#: name -> (header id, alist file name, symbol repetition). The id is part of the
+#: air format: never renumber an existing entry.
 _REGISTRY = {
-    "n1800_k902": (1, "n_1800_k_0902_gap_28.alist"),
-    "n1100_k442": (2, "n_1100_k_0442_gap_24.alist"),
-    "n700_k282": (3, "n_0700_k_0282_gap_16.alist"),
-    "n500_k202": (4, "n_0500_k_0202_gap_11.alist"),
-    "n300_k152": (5, "n_0300_k_0152_gap_03.alist"),
+    "n1800_k902": (1, "n_1800_k_0902_gap_28.alist", 1),
+    "n1100_k442": (2, "n_1100_k_0442_gap_24.alist", 1),
+    "n700_k282": (3, "n_0700_k_0282_gap_16.alist", 1),
+    "n500_k202": (4, "n_0500_k_0202_gap_11.alist", 1),
+    "n300_k152": (5, "n_0300_k_0152_gap_03.alist", 1),
+    "n1800_k902x2": (6, "n_1800_k_0902_gap_28.alist", 2),
+    "n1800_k902x3": (7, "n_1800_k_0902_gap_28.alist", 3),
+    "n1800_k902x4": (8, "n_1800_k_0902_gap_28.alist", 4),
 }
 
 DEFAULT_CODE = "n1800_k902"
@@ -40,6 +47,7 @@ class LdpcCode:
         alist: absolute path of the parity-check alist file.
         n: codeword length in bits.
         k: information bits per codeword.
+        repeat: times each data symbol is sent (``repetition``; 1 = plain code).
     """
 
     name: str
@@ -47,10 +55,17 @@ class LdpcCode:
     alist: str
     n: int
     k: int
+    repeat: int = 1
 
     @property
     def rate(self):
+        """Information bits per coded bit of the LDPC code itself."""
         return self.k / self.n
+
+    @property
+    def bits_per_symbol(self):
+        """Information bits (CRC included) per 8-PSK data symbol, repetition included."""
+        return 3 * self.k / (self.n * self.repeat)
 
 
 def list_codes():
@@ -80,17 +95,17 @@ def get_code(name, ldpc_dir=GR_LDPC_DIR):
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown LDPC code {name!r}; choose one of {list_codes()}")
-    code_id, filename = _REGISTRY[name]
+    code_id, filename, repeat = _REGISTRY[name]
     path = os.path.join(ldpc_dir, filename)
     if not os.path.isfile(path):
         raise ValueError(f"alist of code {name!r} not found at {path!r}")
     n, k = _read_alist_dimensions(path)
-    return LdpcCode(name=name, code_id=code_id, alist=path, n=n, k=k)
+    return LdpcCode(name=name, code_id=code_id, alist=path, n=n, k=k, repeat=repeat)
 
 
 def code_name_for_id(code_id):
     """Name of the code with header id ``code_id``, or None if unknown."""
-    for name, (cid, _) in _REGISTRY.items():
+    for name, (cid, _, _) in _REGISTRY.items():
         if cid == code_id:
             return name
     return None

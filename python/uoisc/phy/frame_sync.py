@@ -55,15 +55,16 @@ class frame_sync(gr.basic_block):
         pilot_interval, pilot_len: the pilot layout expected in every burst
             (``pilots``; 0, 0 = none); bursts announcing another are dropped.
         pilot_doppler: design Doppler of the pilot filter, or "auto" (see ``receiver``).
+        repeat: times the code's data block is sent (``repetition``), combined before demapping.
     """
 
     def __init__(self, n, k, code_id, n_decoders=1, threshold=sync.DEFAULT_THRESHOLD, emit_llr=False,
-                 pilot_interval=0, pilot_len=0, pilot_doppler=AUTO):
+                 pilot_interval=0, pilot_len=0, pilot_doppler=AUTO, repeat=1):
         gr.basic_block.__init__(self, name="uoisc_frame_sync", in_sig=[np.complex64], out_sig=[np.float32])
         if int(n_decoders) < 1:
             raise ValueError(f"n_decoders {n_decoders} must be >= 1")
         self.receiver = BurstReceiver(n, k, code_id, threshold, pilots.PilotParams(int(pilot_interval), int(pilot_len)),
-                                      pilot_doppler)
+                                      pilot_doppler, repeat)
         self.n, self.n_decoders, self.emit_llr = int(n), int(n_decoders), bool(emit_llr)
         self._queue = collections.deque()  # LLR arrays waiting for output space
         self.logger = gr.logger("uoisc.phy.frame_sync")

@@ -45,7 +45,8 @@ class phy_rx(gr.hier_block2):
     the order of phy_tx's ``coded`` port.
 
     Args:
-        code: LDPC code name (``codes.list_codes()``).
+        code: LDPC code name (``codes.list_codes()``; ``<code>x<r>``: the
+            low-SNR modes, r copies of the data combined before demapping).
         threading: "capillary", "ordinary" (gr-fec decoder banks) or None.
         n_decoders: decoders in the bank (power of 2 for capillary).
         max_iter: belief-propagation iterations (the decoder stops early on
@@ -76,7 +77,8 @@ class phy_rx(gr.hier_block2):
         n_decoders = check_decoder_bank(threading, n_decoders)
         self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
         self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr,
-                               self.pilot_params.interval, self.pilot_params.length, parse_doppler(pilot_doppler))
+                               self.pilot_params.interval, self.pilot_params.length, parse_doppler(pilot_doppler),
+                               self.code.repeat)
         decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
                     for _ in range(n_decoders)]
         self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)

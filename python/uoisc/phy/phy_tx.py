@@ -13,7 +13,7 @@ from .framer import framer
 
 def max_burst_len(code, guard_len, pilot_params=pilots.PilotParams()):
     """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code and pilot layout."""
-    return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params)
+    return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params, code.repeat)
 
 
 class phy_tx(gr.hier_block2):
@@ -36,7 +36,8 @@ class phy_tx(gr.hier_block2):
     flowgraph runs: it contains Python blocks.
 
     Args:
-        code: LDPC code name (``codes.list_codes()``).
+        code: LDPC code name (``codes.list_codes()``; ``<code>x<r>``: the
+            low-SNR modes, the data symbols sent r times).
         guard_len: zero symbols after each burst.
         pilot_interval: data symbols between pilot blocks (1..4095), or 0
             together with pilot_len 0 for no pilots (static channels only).
@@ -53,7 +54,7 @@ class phy_tx(gr.hier_block2):
         self.framer = framer(self.code.k, self.code.code_id, self.pilot_params)
         self.encoder = fec.async_encoder(fec.ldpc_encoder_make(self.code.alist), False, False, False,
                                          max(1500, self.code.n))
-        self.builder = burst_builder(self.code.n, guard_len)
+        self.builder = burst_builder(self.code.n, guard_len, self.code.repeat)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
         # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest
         # (GNU Radio needs more than exactly one burst of room; twice is safe).

@@ -111,11 +111,12 @@ def insert_pilots(data_symbols, params):
     return section
 
 
-def frame_data_symbols(payload_len, n, k):
-    """8-PSK data symbols of a frame of ``payload_len`` bytes with an (n, k) code."""
-    return mapping.payload_symbol_count(framing.n_codewords(payload_len, k) * n)
+def frame_data_symbols(payload_len, n, k, repeat=1):
+    """8-PSK data symbols of a frame of ``payload_len`` bytes with an (n, k) code whose
+    data block is sent ``repeat`` times (``repetition``)."""
+    return mapping.payload_symbol_count(framing.n_codewords(payload_len, k) * n) * int(repeat)
 
 
-def frame_section_len(payload_len, n, k, params):
+def frame_section_len(payload_len, n, k, params, repeat=1):
     """Payload-section symbols of a frame: the layout as a function of code, length and pilots."""
-    return section_len(frame_data_symbols(payload_len, n, k), params)
+    return section_len(frame_data_symbols(payload_len, n, k, repeat), params)

@@ -22,9 +22,10 @@
    that single estimate (block fading, constant over the burst); with pilots
    with a Wiener estimate of the gain at every data symbol from the known
    prefix and the pilot blocks, designed for the Doppler estimated on the
-   burst itself (``pilot_estimator``); then computes max-log LLRs with each
-   symbol's noise (N0 plus the gain estimate's error) over |h_t|^2
-   (``demapper``) and puts them back in codeword order (``interleaver``).
+   burst itself (``pilot_estimator``); combines the copies of a repeated
+   code (``repetition``); then computes max-log LLRs with each symbol's noise
+   (N0 plus the gain estimate's error) over |h_t|^2 (``demapper``) and puts
+   them back in codeword order (``interleaver``).
 
 A preamble found inside a payload that is still arriving means the previous
 burst was truncated: that burst is dropped (logged) and the new one decoded.
@@ -37,7 +38,7 @@ import logging
 
 import numpy as np
 
-from . import framing, interleaver, mapping, pilots, sync
+from . import framing, interleaver, mapping, pilots, repetition, sync
 from .burst import HEADER_PILOTS, KNOWN_LEN as _KNOWN_LEN, known_prefix
 from .demapper import maxlog_llr
 from .estimator import MIN_NOISE_VAR, ChannelEstimate, estimate_channel, header_copy_gains
@@ -99,10 +100,12 @@ class BurstReceiver:
             filter follows (``pilot_estimator.wiener_interpolate``); larger is
             more agile and noisier. ``pilot_estimator.SLIP_DOPPLER`` behind a
             slipping carrier loop.
+        repeat: times the code's data block is sent (``repetition``); the copies
+            are combined by maximum-ratio combining before demapping.
     """
 
     def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, pilot_params=pilots.PilotParams(),
-                 pilot_doppler=AUTO):
+                 pilot_doppler=AUTO, repeat=1):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
         if not isinstance(pilot_params, pilots.PilotParams):
@@ -111,6 +114,7 @@ class BurstReceiver:
         self.pilot_params = pilot_params
         self.pilot_doppler = pilot_doppler if pilot_doppler == AUTO else float(pilot_doppler)
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
+        self.repeat = repetition.check_repeat(repeat)
         self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "wrong_pilots": 0,
                       "truncated": 0, "non_finite": 0,
                       "header_tracked": 0, "header_retimed": 0}
@@ -193,7 +197,7 @@ class BurstReceiver:
             self._drop(1)
             return None
         estimate = estimate_channel(self._buf[:_KNOWN_LEN], known_prefix(header_bytes))
-        section = pilots.frame_section_len(header.payload_len, self.n, self.k, self.pilot_params)
+        section = pilots.frame_section_len(header.payload_len, self.n, self.k, self.pilot_params, self.repeat)
         self._pending = (header, estimate, _KNOWN_LEN + section)
         # Search for a next preamble from right after this one: a burst cut inside its header can
         # still pass the header CRC (8 copies combined), and the next preamble then starts there.
@@ -250,9 +254,8 @@ class BurstReceiver:
             return False, None
         received, gains, symbol_noise, estimate, doppler = self._equalisation(
             self._buf[_KNOWN_LEN:total], header, estimate)
-        gain_power = np.maximum(np.abs(gains) ** 2, 1e-12)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
-        llr = maxlog_llr(received / gains, symbol_noise / gain_power)[:n_bits]
+        llr = maxlog_llr(*repetition.combine(received, gains, symbol_noise, self.repeat))[:n_bits]
         llr = interleaver.deinterleave(llr, self.n)
         power = float(np.mean(np.abs(self._buf[:total]) ** 2)) - estimate.noise_var
         frame = ReceivedFrame(header, estimate, llr, self._offset, gains, doppler,
@@ -265,7 +268,7 @@ class BurstReceiver:
     def _equalisation(self, section, header, estimate):
         """(data symbols, their gains, their noise variance, frame estimate, design Doppler or None)
         of a received payload section."""
-        n_data = pilots.frame_data_symbols(header.payload_len, self.n, self.k)
+        n_data = pilots.frame_data_symbols(header.payload_len, self.n, self.k, self.repeat)
         if not self.pilot_params.enabled:
             return section, np.full(n_data, estimate.h), estimate.noise_var, estimate, None
         result = estimate_section(section, self._buf[:_KNOWN_LEN], known_prefix(framing.pack_header(header)),
