@@ -182,3 +182,15 @@ def test_codec_system_follows_the_bundle_mode():
     assert semantic_link.codec_system(semantic_link.JPEG2000) == semantic_link.JPEG2000
     with pytest.raises(ValueError, match="codec.json"):
         SemanticLinkConfig(model=os.path.join(ROOT, "models")).validate()
+
+
+@pytest.mark.parametrize("code", ["n1800_k902", "n1800_k902x3"])
+def test_burst_symbols_count_what_phy_tx_sends(code):
+    """The channel symbols the link reports per image are the length of the burst phy_tx builds
+    with its default pilots and guard (payload pilots and repetition included)."""
+    from gnuradio.uoisc.phy import burst, codes, mapping
+    from gnuradio.uoisc.phy.phy_tx import phy_tx
+    tx, spec = phy_tx(code=code), codes.get_code(code)
+    for payload in (392, 1544):
+        assert semantic_link.burst_symbols(payload, code) == burst.burst_len(
+            payload, spec.n, spec.k, mapping.DEFAULT_GUARD, tx.pilot_params, spec.repeat)

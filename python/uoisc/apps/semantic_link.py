@@ -185,9 +185,9 @@ def payload_bytes(config):
 
 
 def burst_symbols(payload_bytes, code_name=codes.DEFAULT_CODE, guard_len=None,
-                  pilot_params=pilots.PilotParams()):
+                  pilot_params=pilots.PilotParams(pilots.DEFAULT_INTERVAL, pilots.DEFAULT_LENGTH)):
     """Channel symbols of the burst that carries ``payload_bytes`` (preamble, header, pilots,
-    data, guard)."""
+    data, guard). The defaults are phy_tx's, which every link of this module uses."""
     code = codes.get_code(code_name)
     guard = mapping.DEFAULT_GUARD if guard_len is None else guard_len
     return burst.burst_len(payload_bytes, code.n, code.k, guard, pilot_params, code.repeat)

@@ -2,7 +2,8 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""gr_unittest of phy_tx: burst layout with pilots, stock LDPC encoding, refusal of bad PDUs."""
+"""gr_unittest of phy_tx: burst layout with pilots, repeated data of the low-SNR codes, stock LDPC
+encoding, refusal of bad PDUs."""
 
 import time
 
@@ -10,7 +11,8 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
 
-from gnuradio.uoisc.phy import codes, framing, mapping, phy_tx, pilots
+from gnuradio.uoisc.phy import burst as burst_format
+from gnuradio.uoisc.phy import codes, framing, interleaver, mapping, phy_tx, pilots
 
 CODE = codes.get_code(codes.DEFAULT_CODE)
 TIMEOUT_S = 10.0
@@ -82,6 +84,34 @@ class qa_phy_tx(gr_unittest.TestCase):
             coded = np.asarray(pmt.to_python(pmt.cdr(msg))).reshape(-1, CODE.n)
             info = framing.segment(payload.tobytes(), 10 + i, CODE.k)
             np.testing.assert_array_equal(coded[:, -CODE.k:], info)
+
+    def test_repeated_code_sends_the_data_block_r_times(self):
+        """With a low-SNR code (n1800_k902x3) the burst's data symbols are the plain code's data
+        block three times in a row, pilots inserted over the whole, and the length is burst_len's."""
+        code = codes.get_code("n1800_k902x3")
+        tb, tx, sink = gr.top_block(), phy_tx(code=code.name, guard_len=32, pilot_interval=PILOTS.interval,
+                                                pilot_len=PILOTS.length), blocks.vector_sink_c()
+        coded = blocks.message_debug()
+        tb.connect(tx, sink)
+        tb.msg_connect(tx, "coded", coded, "store")
+        tb.start()
+        tx.post_pdu(pdu(np.arange(200, dtype=np.uint8), seq=1))
+        deadline = time.time() + TIMEOUT_S
+        while coded.num_messages() < 1 and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        tb.stop()
+        tb.wait()
+        stream = np.array(sink.data())
+        self.assertEqual(stream.size, burst_format.burst_len(200, code.n, code.k, 32, PILOTS, code.repeat))
+        n_data = pilots.frame_data_symbols(200, code.n, code.k, code.repeat)
+        section = stream[burst_format.KNOWN_LEN:-32]
+        data = section[pilots.data_positions(n_data, PILOTS)].reshape(code.repeat, -1)
+        for copy in data[1:]:
+            self.assertFloatTuplesAlmostEqual(copy, data[0], 6)
+        bits = np.asarray(pmt.to_python(pmt.cdr(coded.get_message(0))))
+        expected = mapping.map_8psk(interleaver.interleave(bits, code.n))
+        self.assertFloatTuplesAlmostEqual(data[0], expected, 5)
 
     def test_bad_pdus_dropped_flowgraph_keeps_running(self):
         """Garbage (not a pair, f32 payload, empty, oversize, bad type, bad seq) is dropped with a
