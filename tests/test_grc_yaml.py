@@ -86,6 +86,17 @@ def test_make_template_uses_python_keywords(path):
     assert all(k in accepted for k, _ in keywords)
 
 
+@pytest.mark.parametrize("block", ["uoisc_phy_tx", "uoisc_phy_rx"])
+def test_code_menu_lists_every_registered_code(block):
+    """The LDPC code drop-down of the PHY blocks offers exactly the codes of codes.list_codes()
+    (a code added to the registry must not be missing from GRC), one label each."""
+    from gnuradio.uoisc.phy import codes
+
+    (param,) = [p for p in load(GRC_ROOT / "phy" / f"{block}.block.yml")["parameters"] if p["id"] == "code"]
+    assert sorted(o.strip('"') for o in param["options"]) == sorted(codes.list_codes())
+    assert len(param["option_labels"]) == len(param["options"])
+
+
 def test_grc_loads_the_blocks():
     """GNU Radio Companion's platform (the installed YAML) knows every block."""
     from gnuradio import gr
