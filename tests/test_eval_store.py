@@ -25,7 +25,7 @@ def judge():
 def config(system="identity", esno_db=0.0, n_pairs=N_PAIRS, **changes):
     values = {"system": system, "model": system, "jpeg2000_bytes": 0, "fading": "rayleigh",
               "split": "test_zeroshot", "esno_db": esno_db, "n_pairs": n_pairs,
-              "pair_seed": eval_pairs.EVAL_SEED, "channel_seed": 0, "code": "ccsds_1024_rate_1_2",
+              "pair_seed": eval_pairs.EVAL_SEED, "channel_seed": 0, "code": "n1800_k902",
               "doppler": 0.0, "judge": JUDGE}
     values.update(changes)
     return values
@@ -169,3 +169,16 @@ def test_loaded_points_get_their_metrics_recomputed_from_the_pair_scores(tmp_pat
     (point,), _ = sweep(tmp_path, [config()], again, judge)
     assert again.calls == []
     assert point["metrics"]["answer_match_rate_received"] == 1.0
+
+
+def test_loaded_points_get_their_channel_symbols_recounted(tmp_path, judge):
+    """A stored point's channel symbols per image (a count from its payload size and code, which
+    points stored before the payload pilots were counted got wrong) come back as the current
+    burst length of that payload, without transmitting again."""
+    from gnuradio.uoisc.apps import semantic_link
+
+    sweep(tmp_path, [config()], CountingTransmit(), judge)
+    again = CountingTransmit()
+    (point,), _ = sweep(tmp_path, [config()], again, judge)
+    assert again.calls == []
+    assert point["link"]["channel_symbols_per_image"] == semantic_link.burst_symbols(100, config()["code"])

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from gnuradio.uoisc.apps import (eval_link, eval_metrics, eval_pairs, eval_plots, eval_report, eval_store,
-                                 link_report, phy_sim)
+                                 link_report, phy_sim, semantic_link)
 from gnuradio.uoisc.phy import codes, link_sim
 
 logger = logging.getLogger(__name__)
@@ -199,6 +199,10 @@ def run_sweep(configs, out_dir, transmit, judge_loader, pairs_for, force=False, 
             # Metrics are a function of the stored pair scores: refresh them so points
             # computed by an older version report every current metric.
             point["metrics"] = eval_store.json_ready(eval_metrics.summarize_scores(point["pairs"]))
+            # Likewise the symbols are a count, not a measurement: points stored before 006b6ea
+            # left the payload pilots out of it.
+            point["link"]["channel_symbols_per_image"] = semantic_link.burst_symbols(
+                point["link"]["payload_bytes"], point["config"]["code"])
             points.append(point)
             continue
         if judge is None:
