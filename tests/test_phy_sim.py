@@ -54,6 +54,7 @@ def test_air_path_run_delivers_through_the_modem(tmp_path):
     (["--air", "-f", "rayleigh"], "--air"),
     (["-t", "none", "-j", "4"], "--threading none"),
     (["-n", "0"], "--n-frames"),
+    (["--sync-threshold", "1.2"], "--sync-threshold"),
 ])
 def test_inconsistent_flags_are_refused(argv, message, capsys):
     """Cross-argument mistakes end with a usage error (exit 2) naming the flag."""
@@ -135,6 +136,17 @@ def test_pilot_flags_reach_the_link_and_bad_ones_are_refused(capsys):
     with pytest.raises(SystemExit):
         phy_sim.main(["-P", "64", "-L", "0"])
     assert "--pilot-interval" in capsys.readouterr().err
+
+
+def test_sync_threshold_reaches_the_receiver():
+    """--sync-threshold goes into every LinkConfig and from there into phy_rx's burst receiver;
+    a LinkConfig with a threshold outside (0, 1) is refused by validate()."""
+    args = phy_sim.build_parser().parse_args(["--sync-threshold", "0.2", "-e", "3", "-f", "awgn"])
+    (config,) = phy_sim.point_configs(args)
+    assert config.sync_threshold == 0.2
+    assert link_sim.LinkFlowgraph(config).rx.sync.receiver.threshold == 0.2
+    with pytest.raises(ValueError, match="sync_threshold"):
+        link_sim.LinkConfig(sync_threshold=0.0).validate()
 
 
 def test_transmit_payloads_delivers_given_payloads_by_seq_with_their_type():

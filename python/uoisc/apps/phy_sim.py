@@ -26,7 +26,7 @@ import time
 
 from gnuradio import gr
 
-from gnuradio.uoisc.phy import codes, link_sim, pilot_estimator, pilots, theory
+from gnuradio.uoisc.phy import codes, link_sim, pilot_estimator, pilots, sync, theory
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ def build_parser():
     receiver.add_argument("--pilot-doppler", type=pilot_estimator.parse_doppler, default=None,
                           help="design fD*Ts of the pilot filter, or 'auto' (estimated per burst); "
                                "default: auto, or 1e-2 with --air")
+    receiver.add_argument("--sync-threshold", type=float, default=sync.DEFAULT_THRESHOLD,
+                          help="preamble detection threshold on the normalised correlation (0..1): lower "
+                               "finds bursts in deeper fades, and more noise to check headers on")
     receiver.add_argument("--no-pre-ber", action="store_true",
                           help="skip the coded-bit/LLR taps (pre-decoding BER)")
     air_path = parser.add_argument_group("air path (RRC modem through channels.channel_model)")
@@ -107,6 +110,8 @@ def check_args(parser, args):
         parser.error("--threading none runs one decoder: drop --n-decoders or set it to 1")
     if args.n_decoders < 1 or args.max_iter < 1:
         parser.error("--n-decoders and --max-iter must be >= 1")
+    if not 0 < args.sync_threshold < 1:
+        parser.error(f"--sync-threshold must be in (0, 1), got {args.sync_threshold}")
     try:
         pilots.check_pilot_params(args.pilot_interval, args.pilot_len)
     except ValueError as err:
@@ -121,7 +126,7 @@ def point_configs(args):
             payload_bytes=args.payload_bytes, code=args.code, doppler=args.doppler,
             seed=args.seed, threading=args.threading, n_decoders=args.n_decoders,
             max_iter=args.max_iter, pilot_interval=args.pilot_interval, pilot_len=args.pilot_len,
-            pilot_doppler=args.pilot_doppler,
+            pilot_doppler=args.pilot_doppler, sync_threshold=args.sync_threshold,
             measure_pre_ber=not args.no_pre_ber, air=args.air,
             frequency_offset=args.frequency_offset, epsilon=args.epsilon,
             timeout_s=args.timeout)

@@ -31,7 +31,7 @@ import numpy as np
 import pmt
 from gnuradio import blocks, channels, gr
 
-from . import air, codes, framing, metrics, pdu_util, pilot_estimator, pilots
+from . import air, codes, framing, metrics, pdu_util, pilot_estimator, pilots, sync
 from .channel import channel
 from .phy_rx import phy_rx
 from .phy_tx import phy_tx
@@ -63,6 +63,8 @@ class LinkConfig:
         pilot_doppler: design Doppler of phy_rx's pilot filter (a number or
             "auto"); None picks ``SLIP_DOPPLER`` on the air path (Costas slips)
             and "auto" (estimated per burst) otherwise.
+        sync_threshold: phy_rx's preamble detection threshold (normalised
+            correlation, 0..1; ``sync.DEFAULT_THRESHOLD``).
         measure_pre_ber: also collect coded bits and LLRs (pre-decoding BER).
         air: go through the RRC air modem and ``channel_model`` (AWGN only).
         frequency_offset: carrier offset of the air channel (cycles/sample).
@@ -85,6 +87,7 @@ class LinkConfig:
     pilot_interval: int = pilots.DEFAULT_INTERVAL
     pilot_len: int = pilots.DEFAULT_LENGTH
     pilot_doppler: object = None
+    sync_threshold: float = sync.DEFAULT_THRESHOLD
     measure_pre_ber: bool = True
     air: bool = False
     frequency_offset: float = 0.002
@@ -114,6 +117,8 @@ class LinkConfig:
         pilots.check_pilot_params(self.pilot_interval, self.pilot_len)
         if self.pilot_doppler is not None:
             pilot_estimator.check_doppler(self.pilot_doppler)
+        if not 0 < self.sync_threshold < 1:
+            raise ValueError(f"sync_threshold must be in (0, 1), got {self.sync_threshold!r}")
 
     def receiver_doppler(self):
         """The pilot filter's design Doppler for this link (see ``pilot_doppler``)."""
@@ -157,7 +162,7 @@ class LinkFlowgraph(gr.top_block):
         self.rx = phy_rx(code=config.code, threading=threading, n_decoders=n_decoders,
                          max_iter=config.max_iter, emit_llr=config.measure_pre_ber,
                          pilot_interval=config.pilot_interval, pilot_len=config.pilot_len,
-                         pilot_doppler=config.receiver_doppler())
+                         pilot_doppler=config.receiver_doppler(), threshold=config.sync_threshold)
         self.delivered = blocks.message_debug()
         self.msg_connect((self.injector, "out"), (self.tx, "in"))
         self.msg_connect((self.rx, "out"), (self.delivered, "store"))
