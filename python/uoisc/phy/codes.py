@@ -11,8 +11,8 @@ physical-layer header carries, so a receiver configured for another code drops
 the frame instead of decoding garbage.
 
 The low-SNR modes ``<code>x<r>`` send the same LDPC code's data symbols r times
-(``repetition``): rate / r information bits per channel symbol, and 10 log10 r dB
-lower Es/N0 threshold, for links that must work at 0 dB in a fade.
+(``repetition``): r times fewer information bits per channel symbol and a
+10 log10 r dB lower Es/N0 threshold, for links that must work at 0 dB in a fade.
 """
 
 import dataclasses
