@@ -130,3 +130,35 @@ def test_receiver_for_the_plain_code_drops_a_repeated_burst():
     rx = BurstReceiver(plain.n, plain.k, plain.code_id)
     assert rx.push(np.concatenate([burst, np.zeros(2000, np.complex64)])) == []
     assert rx.stats["wrong_code"] == 1
+
+
+def test_repetition_modes_are_the_codes_sharing_an_alist():
+    """The rate-1/2 code's modes are itself and x2..x4 (one encoder and decoder bank serve them
+    all); a code without repeated variants has only itself."""
+    assert sorted(codes.repetition_modes("n1800_k902")) == ["n1800_k902", "n1800_k902x2", "n1800_k902x3",
+                                                            "n1800_k902x4"]
+    assert codes.repetition_modes("n1800_k902x4") == codes.repetition_modes("n1800_k902")
+    assert list(codes.repetition_modes("n1100_k442")) == ["n1100_k442"]
+
+
+def test_receiver_reads_each_burst_with_the_repetition_its_header_names():
+    """A receiver of n1800_k902 given the other modes reads a plain burst and an x4 burst from
+    one stream, each with its own length and combining: error-free LLR signs at 20 dB."""
+    rng = np.random.default_rng(3)
+    params = pilots.PilotParams(32, 2)
+    stream, sent = [np.zeros(50, np.complex64)], []
+    for seq, name in enumerate(("n1800_k902x4", "n1800_k902", "n1800_k902x2")):
+        code = codes.get_code(name)
+        header = framing.pack_header(framing.PhyHeader(400, seq, 0, code.code_id, params.interval, params.length))
+        coded = rng.integers(0, 2, framing.n_codewords(400, code.k) * code.n).astype(np.uint8)
+        stream.append(build_burst(header, coded, code.n, 64, params, code.repeat))
+        sent.append(coded)
+    samples = np.concatenate(stream + [np.zeros(500, np.complex64)])
+    samples = samples + complex_array(rng, samples.size, np.sqrt(0.01 / 2))
+    base = codes.get_code("n1800_k902")
+    others = {m.code_id: m.repeat for m in codes.repetition_modes(base.name).values() if m.code_id != base.code_id}
+    rx = BurstReceiver(base.n, base.k, base.code_id, pilot_params=params, other_modes=others)
+    frames = rx.push(samples)
+    assert [f.header.seq for f in frames] == [0, 1, 2]
+    for frame, coded in zip(frames, sent):
+        np.testing.assert_array_equal((frame.llr > 0).astype(np.uint8), coded)

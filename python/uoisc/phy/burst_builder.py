@@ -24,16 +24,18 @@ class burst_builder(gr.basic_block):
     Args:
         n: coded bits per codeword.
         guard_len: zero symbols appended after each burst.
-        repeat: times the data block is sent (the code's ``repeat``).
+        repeats: {header code id: times the data block is sent} of the codes
+            this builder's frames may announce (``repetition``); a frame
+            announcing another is dropped with a logged error.
     """
 
-    def __init__(self, n, guard_len=mapping.DEFAULT_GUARD, repeat=1):
+    def __init__(self, n, guard_len=mapping.DEFAULT_GUARD, repeats=None):
         gr.basic_block.__init__(self, name="uoisc_burst_builder", in_sig=None, out_sig=None)
         if guard_len < 0:
             raise ValueError(f"guard_len {guard_len} must be >= 0")
         self.n = int(n)
         self.guard_len = int(guard_len)
-        self.repeat = repetition.check_repeat(repeat)
+        self.repeats = {int(cid): repetition.check_repeat(r) for cid, r in (repeats or {}).items()}
         self._codewords = []
         self.logger = gr.logger("uoisc.phy.burst_builder")
         self.message_port_register_in(pmt.intern("in"))
@@ -62,9 +64,14 @@ class burst_builder(gr.basic_block):
         coded = np.concatenate(self._codewords)
         self._codewords = []
         header = framing.parse_header(header_bytes)
+        if header.code_id not in self.repeats:
+            self.logger.error(f"dropped frame seq {header.seq}: code id {header.code_id} is not one of "
+                              f"{sorted(self.repeats)}")
+            return
         # The layout comes from the header itself, so the burst always matches what it announces.
         layout = pilots.PilotParams(header.pilot_interval, header.pilot_len)
-        symbols = burst.build_burst(header_bytes, coded, self.n, self.guard_len, layout, self.repeat)
+        symbols = burst.build_burst(header_bytes, coded, self.n, self.guard_len, layout,
+                                    self.repeats[header.code_id])
         meta = {"seq": header.seq, "payload_type": framing.payload_type_name(header.payload_type)}
         self.message_port_pub(pmt.intern("coded"), make_pdu(meta, coded))
         self.message_port_pub(pmt.intern("out"), make_pdu(meta, symbols))

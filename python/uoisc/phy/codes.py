@@ -109,3 +109,15 @@ def code_name_for_id(code_id):
         if cid == code_id:
             return name
     return None
+
+
+def repetition_modes(name, ldpc_dir=GR_LDPC_DIR):
+    """Every registered code that differs from ``name`` only in its repetition: the codes one
+    LDPC encoder and decoder bank serve (same alist), as {name: LdpcCode}, ``name`` included.
+
+    Raises:
+        ValueError: unknown name (see :func:`get_code`).
+    """
+    code = get_code(name, ldpc_dir)
+    return {other: get_code(other, ldpc_dir) for other, (_, filename, _) in _REGISTRY.items()
+            if os.path.join(ldpc_dir, filename) == code.alist}

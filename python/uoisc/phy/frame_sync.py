@@ -18,7 +18,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import framing, pilots, sync
+from . import codes, framing, pilots, sync
 from .demapper import LLR_CLIP
 from .pdu_util import make_pdu
 from .pilot_estimator import AUTO
@@ -38,6 +38,8 @@ def frame_descriptor(frame, n_codewords, n_dummy):
         "h_est": complex(est.h),
         "noise_var_est": est.noise_var,
         "sample_offset": frame.sample_offset,
+        # Which repetition mode carried it: what link adaptation at the transmitter reads back.
+        "code": codes.code_name_for_id(header.code_id),
         **({} if frame.doppler is None else {"pilot_doppler": frame.doppler}),
     }
 
@@ -56,15 +58,17 @@ class frame_sync(gr.basic_block):
             (``pilots``; 0, 0 = none); bursts announcing another are dropped.
         pilot_doppler: design Doppler of the pilot filter, or "auto" (see ``receiver``).
         repeat: times the code's data block is sent (``repetition``), combined before demapping.
+        other_modes: {header code id: repeat} of the code's other repetition modes
+            to read too (see ``receiver.BurstReceiver``).
     """
 
     def __init__(self, n, k, code_id, n_decoders=1, threshold=sync.DEFAULT_THRESHOLD, emit_llr=False,
-                 pilot_interval=0, pilot_len=0, pilot_doppler=AUTO, repeat=1):
+                 pilot_interval=0, pilot_len=0, pilot_doppler=AUTO, repeat=1, other_modes=None):
         gr.basic_block.__init__(self, name="uoisc_frame_sync", in_sig=[np.complex64], out_sig=[np.float32])
         if int(n_decoders) < 1:
             raise ValueError(f"n_decoders {n_decoders} must be >= 1")
         self.receiver = BurstReceiver(n, k, code_id, threshold, pilots.PilotParams(int(pilot_interval), int(pilot_len)),
-                                      pilot_doppler, repeat)
+                                      pilot_doppler, repeat, other_modes)
         self.n, self.n_decoders, self.emit_llr = int(n), int(n_decoders), bool(emit_llr)
         self._queue = collections.deque()  # LLR arrays waiting for output space
         self.logger = gr.logger("uoisc.phy.frame_sync")

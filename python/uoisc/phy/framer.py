@@ -19,22 +19,28 @@ from .pdu_util import make_pdu, split_pdu
 
 
 class framer(gr.basic_block):
-    """Payload PDU (u8 bytes, metadata ``payload_type``, optional ``seq``) -> codeword PDUs.
+    """Payload PDU (u8 bytes, metadata ``payload_type``, optional ``seq``, optional ``code``)
+    -> codeword PDUs.
 
     Args:
         k: information bits per codeword of the LDPC code.
         code_id: header id of the code (see ``codes``).
         pilot_params: ``pilots.PilotParams`` announced in every header.
+        modes: {code name: header id} a PDU may pick with its ``code`` metadata
+            (the repetition modes of the same LDPC code, ``codes.repetition_modes``);
+            without ``code`` a PDU goes out as ``code_id``.
 
-    Bad PDUs (not u8, empty, too big, bad metadata) are dropped with a logged error.
+    Bad PDUs (not u8, empty, too big, bad metadata, a ``code`` not in ``modes``)
+    are dropped with a logged error.
     """
 
-    def __init__(self, k, code_id, pilot_params=pilots.PilotParams()):
+    def __init__(self, k, code_id, pilot_params=pilots.PilotParams(), modes=None):
         gr.basic_block.__init__(self, name="uoisc_framer", in_sig=None, out_sig=None)
         framing.data_bytes_per_codeword(k)  # validates k
         self.pilot_params = pilot_params
         self.k = int(k)
         self.code_id = int(code_id)
+        self.modes = dict(modes or {})
         self._next_seq = 0
         self.logger = gr.logger("uoisc.phy.framer")
         self.message_port_register_in(pmt.intern("in"))
@@ -51,7 +57,13 @@ class framer(gr.basic_block):
         seq = meta.get("seq", self._next_seq)
         if not isinstance(seq, (int, np.integer)) or isinstance(seq, bool) or not 0 <= seq <= 0xFFFF:
             raise ValueError(f"seq {seq!r} is not an int in 0..65535")
-        return framing.PhyHeader(int(payload.size), int(seq), payload_type, self.code_id,
+        code_id = self.code_id
+        if "code" in meta:
+            if meta["code"] not in self.modes:
+                raise ValueError(f"code {meta['code']!r} is not one this encoder sends; choose one of "
+                                 f"{sorted(self.modes)}")
+            code_id = self.modes[meta["code"]]
+        return framing.PhyHeader(int(payload.size), int(seq), payload_type, code_id,
                                  self.pilot_params.interval, self.pilot_params.length)
 
     def _handle_pdu(self, msg):

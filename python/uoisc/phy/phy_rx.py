@@ -39,7 +39,9 @@ class phy_rx(gr.hier_block2):
 
     ``out`` metadata: ``seq``, ``payload_type``, ``snr_est_db``, ``h_est``
     (complex), ``noise_var_est``, ``pilot_doppler`` (design Doppler of the pilot filter, with pilots), ``cw_crc_ok`` (u8 vector), ``ldpc_ok``
-    (bool), ``n_codewords``, ``sample_offset``, ``cw_data_bytes`` (payload
+    (bool), ``n_codewords``, ``sample_offset``, ``code`` (the code the burst's
+    header named: this block's, or one of its repetition modes with
+    ``any_repeat``), ``cw_data_bytes`` (payload
     bytes per codeword: byte b lives in codeword ``b // cw_data_bytes``). ``llr`` (only with
     ``emit_llr``): per frame the f32 LLRs of the coded bits, positive = 1, in
     the order of phy_tx's ``coded`` port.
@@ -64,11 +66,15 @@ class phy_rx(gr.hier_block2):
             number, the fastest normalised gain variation fD*Ts the filter
             follows: 1e-2 behind the air modem, whose Costas loop can slip by
             45 degrees, a step that the estimate does not see (docs/phy.md).
+        any_repeat: also read bursts in the code's other repetition modes (e.g.
+            n1800_k902 and n1800_k902x2..x4: ``codes.repetition_modes``), each as
+            its header announces, with the same decoder bank. False: those
+            bursts are dropped as another code's.
     """
 
     def __init__(self, code=codes.DEFAULT_CODE, threading="capillary", n_decoders=2, max_iter=50,
                  threshold=sync.DEFAULT_THRESHOLD, emit_llr=False, pilot_interval=pilots.DEFAULT_INTERVAL,
-                 pilot_len=pilots.DEFAULT_LENGTH, pilot_doppler=AUTO):
+                 pilot_len=pilots.DEFAULT_LENGTH, pilot_doppler=AUTO, any_repeat=False):
         gr.hier_block2.__init__(self, "uoisc_phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
         if int(max_iter) < 1:
@@ -78,7 +84,7 @@ class phy_rx(gr.hier_block2):
         self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
         self.sync = frame_sync(self.code.n, self.code.k, self.code.code_id, n_decoders, threshold, emit_llr,
                                self.pilot_params.interval, self.pilot_params.length, parse_doppler(pilot_doppler),
-                               self.code.repeat)
+                               self.code.repeat, self._other_modes(any_repeat))
         decoders = [fec.ldpc_decoder.make(self.code.alist, DECODER_SIGMA, int(max_iter))
                     for _ in range(n_decoders)]
         self.decoder = fec.extended_decoder(decoder_obj_list=decoders, threading=threading)
@@ -90,3 +96,10 @@ class phy_rx(gr.hier_block2):
         self.msg_connect(self.sync, "frames", self.deframer, "frames")
         self.msg_connect(self.deframer, "out", self, "out")
         self.msg_connect(self.sync, "llr", self, "llr")
+
+    def _other_modes(self, any_repeat):
+        """{header code id: repeat} of the code's other repetition modes, if they are read too."""
+        if not any_repeat:
+            return {}
+        return {mode.code_id: mode.repeat for mode in codes.repetition_modes(self.code.name).values()
+                if mode.code_id != self.code.code_id}

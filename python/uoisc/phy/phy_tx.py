@@ -12,8 +12,10 @@ from .framer import framer
 
 
 def max_burst_len(code, guard_len, pilot_params=pilots.PilotParams()):
-    """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code and pilot layout."""
-    return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params, code.repeat)
+    """Symbols of the longest burst phy_tx can send with this code and pilot layout: a payload of
+    MAX_PAYLOAD_BYTES in the code's most repeated mode (a PDU may pick any, see ``code``)."""
+    repeat = max(mode.repeat for mode in codes.repetition_modes(code.name).values())
+    return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params, repeat)
 
 
 class phy_tx(gr.hier_block2):
@@ -27,9 +29,11 @@ class phy_tx(gr.hier_block2):
     -> ``pdu.pdu_to_tagged_stream`` (tag ``packet_len``).
 
     Message ports: ``in`` (PDU: metadata dict with ``payload_type`` in
-    {"semantic", "jpeg2000", "vlf"} or 0..255, optional ``seq``; payload
-    u8 vector, 1..65535 bytes) and ``coded`` (per frame, the u8 coded bits,
-    metadata ``seq``).
+    {"semantic", "jpeg2000", "vlf"} or 0..255, optional ``seq``, optional
+    ``code``: a repetition mode of this block's code, e.g. "n1800_k902x4",
+    to send this PDU more robustly (link adaptation per burst; the header
+    tells the receiver); payload u8 vector, 1..65535 bytes) and ``coded``
+    (per frame, the u8 coded bits, metadata ``seq``).
 
     From Python, inject PDUs with :meth:`post_pdu` (a hier block's own message
     port cannot be ``_post``-ed to). Keep a reference to the block while the
@@ -51,10 +55,12 @@ class phy_tx(gr.hier_block2):
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         self.code = codes.get_code(code)
         self.pilot_params = pilots.PilotParams(int(pilot_interval), int(pilot_len))
-        self.framer = framer(self.code.k, self.code.code_id, self.pilot_params)
+        modes = codes.repetition_modes(self.code.name)
+        self.framer = framer(self.code.k, self.code.code_id, self.pilot_params,
+                             {name: mode.code_id for name, mode in modes.items()})
         self.encoder = fec.async_encoder(fec.ldpc_encoder_make(self.code.alist), False, False, False,
                                          max(1500, self.code.n))
-        self.builder = burst_builder(self.code.n, guard_len, self.code.repeat)
+        self.builder = burst_builder(self.code.n, guard_len, {mode.code_id: mode.repeat for mode in modes.values()})
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
         # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest
         # (GNU Radio needs more than exactly one burst of room; twice is safe).

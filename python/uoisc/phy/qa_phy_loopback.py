@@ -39,11 +39,12 @@ def received(sink):
 class qa_phy_loopback(gr_unittest.TestCase):
 
     def run_link(self, payloads, esno_db=30.0, fading="awgn", threading="capillary", n_decoders=2, seed=1,
-                 code=CODE):
-        """Send payloads (seq = index) through tx -> channel -> rx; return the received PDUs."""
+                 code=CODE, pdu_codes=None, any_repeat=False, expected=None):
+        """Send payloads (seq = index; PDU metadata ``code`` from ``pdu_codes`` when given) through
+        tx -> channel -> rx; return the received PDUs once ``expected`` (default: all) arrived."""
         tb = gr.top_block()
         tx = phy_tx(code=code.name)
-        rx = phy_rx(code=code.name, threading=threading, n_decoders=n_decoders)
+        rx = phy_rx(code=code.name, threading=threading, n_decoders=n_decoders, any_repeat=any_repeat)
         sink = blocks.message_debug()
         # Keep a Python reference: a garbage-collected Python block crashes the running graph.
         link = channel(esno_db=esno_db, fading=fading, seed=seed)
@@ -51,8 +52,9 @@ class qa_phy_loopback(gr_unittest.TestCase):
         tb.msg_connect(rx, "out", sink, "store")
         tb.start()
         for seq, payload in enumerate(payloads):
-            tx.post_pdu(pdu(payload, seq=seq, payload_type="jpeg2000"))
-        wait_for(sink, len(payloads))
+            extra = {} if pdu_codes is None else {"code": pdu_codes[seq]}
+            tx.post_pdu(pdu(payload, seq=seq, payload_type="jpeg2000", **extra))
+        wait_for(sink, len(payloads) if expected is None else expected)
         tb.stop()
         tb.wait()
         return received(sink)
@@ -90,6 +92,21 @@ class qa_phy_loopback(gr_unittest.TestCase):
             with self.subTest(code=name):
                 code = codes.get_code(name)
                 self.assert_delivered(payloads, self.run_link(payloads, code=code), code)
+
+    def test_repetition_mode_chosen_per_pdu(self):
+        """PDUs may pick a repetition mode of phy_tx's code with their "code" metadata: a receiver
+        with any_repeat reads every burst with the repetition its header names and reports it in
+        "code"; a receiver without it delivers only the plain-code bursts (the others are another
+        code's to it)."""
+        rng = np.random.default_rng(6)
+        payloads = [rng.integers(0, 256, size, dtype=np.uint8) for size in (300, 50, 1000, 7)]
+        modes = ["n1800_k902x4", "n1800_k902x2", "n1800_k902x3", "n1800_k902"]
+        result = self.run_link(payloads, pdu_codes=modes, any_repeat=True)
+        self.assert_delivered(payloads, result)
+        self.assertEqual({meta["seq"]: meta["code"] for meta, _ in result}, dict(enumerate(modes)))
+        # The plain-code burst is sent last, so when it is out the repeated ones were all read.
+        plain = self.run_link(payloads, pdu_codes=modes, expected=1)
+        self.assertEqual([meta["seq"] for meta, _ in plain], [3])
 
     def test_decoder_banks(self):
         """Single decoder, ordinary bank of 3 and capillary bank of 4 deliver every frame,

@@ -114,8 +114,9 @@ class qa_phy_tx(gr_unittest.TestCase):
         self.assertFloatTuplesAlmostEqual(data[0], expected, 5)
 
     def test_bad_pdus_dropped_flowgraph_keeps_running(self):
-        """Garbage (not a pair, f32 payload, empty, oversize, bad type, bad seq) is dropped with a
-        logged error; a valid PDU posted afterwards still comes out."""
+        """Garbage (not a pair, f32 payload, empty, oversize, bad type, bad seq, a code that is not
+        a repetition mode of this one) is dropped with a logged error; a valid PDU posted
+        afterwards still comes out."""
         garbage = [
             pmt.intern("hello"),
             pmt.cons(pmt.make_dict(), pmt.init_f32vector(3, [1, 2, 3])),
@@ -124,6 +125,8 @@ class qa_phy_tx(gr_unittest.TestCase):
             pdu(np.zeros(framing.MAX_PAYLOAD_BYTES + 1)),
             pdu([1, 2], payload_type="mpeg"),
             pdu([1, 2], seq=70000),
+            pdu([1, 2], code="n1100_k442"),  # another LDPC code: not a mode of this encoder
+            pdu([1, 2], code="fast"),
         ]
         self.run_pdus(garbage + [pdu([7, 8, 9], seq=3)], 1)
         self.assertEqual(self.coded.num_messages(), 1)

@@ -102,10 +102,14 @@ class BurstReceiver:
             slipping carrier loop.
         repeat: times the code's data block is sent (``repetition``); the copies
             are combined by maximum-ratio combining before demapping.
+        other_modes: {header code id: repeat} of further codes to accept that
+            differ from this one only in their repetition (the same LDPC
+            decoder reads them; ``codes.repetition_modes``): each burst is read
+            with the repetition its header announces.
     """
 
     def __init__(self, n, k, code_id, threshold=sync.DEFAULT_THRESHOLD, pilot_params=pilots.PilotParams(),
-                 pilot_doppler=AUTO, repeat=1):
+                 pilot_doppler=AUTO, repeat=1, other_modes=None):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold {threshold} must be in (0, 1)")
         if not isinstance(pilot_params, pilots.PilotParams):
@@ -114,7 +118,9 @@ class BurstReceiver:
         self.pilot_params = pilot_params
         self.pilot_doppler = pilot_doppler if pilot_doppler == AUTO else float(pilot_doppler)
         self.n, self.k, self.code_id, self.threshold = int(n), int(k), int(code_id), float(threshold)
-        self.repeat = repetition.check_repeat(repeat)
+        #: header code id -> repetition, of every code this receiver reads
+        self.modes = {self.code_id: repetition.check_repeat(repeat)}
+        self.modes.update({int(cid): repetition.check_repeat(r) for cid, r in (other_modes or {}).items()})
         self.stats = {"frames": 0, "header_crc_fail": 0, "wrong_code": 0, "wrong_pilots": 0,
                       "truncated": 0, "non_finite": 0,
                       "header_tracked": 0, "header_retimed": 0}
@@ -182,10 +188,10 @@ class BurstReceiver:
         self._drop(base)
         self.stats["header_retimed"] += base != lead
         header_bytes, header = decoded
-        if header.code_id != self.code_id:
+        if header.code_id not in self.modes:
             self.stats["wrong_code"] += 1
-            logger.warning("dropped burst at sample %d: code id %d, this receiver decodes %d",
-                           self._offset, header.code_id, self.code_id)
+            logger.warning("dropped burst at sample %d: code id %d, this receiver decodes %s",
+                           self._offset, header.code_id, sorted(self.modes))
             self._drop(1)
             return None
         announced = (header.pilot_interval, header.pilot_len)
@@ -197,7 +203,8 @@ class BurstReceiver:
             self._drop(1)
             return None
         estimate = estimate_channel(self._buf[:_KNOWN_LEN], known_prefix(header_bytes))
-        section = pilots.frame_section_len(header.payload_len, self.n, self.k, self.pilot_params, self.repeat)
+        section = pilots.frame_section_len(header.payload_len, self.n, self.k, self.pilot_params,
+                                           self.modes[header.code_id])
         self._pending = (header, estimate, _KNOWN_LEN + section)
         # Search for a next preamble from right after this one: a burst cut inside its header can
         # still pass the header CRC (8 copies combined), and the next preamble then starts there.
@@ -255,7 +262,7 @@ class BurstReceiver:
         received, gains, symbol_noise, estimate, doppler = self._equalisation(
             self._buf[_KNOWN_LEN:total], header, estimate)
         n_bits = framing.n_codewords(header.payload_len, self.k) * self.n
-        llr = maxlog_llr(*repetition.combine(received, gains, symbol_noise, self.repeat))[:n_bits]
+        llr = maxlog_llr(*repetition.combine(received, gains, symbol_noise, self.modes[header.code_id]))[:n_bits]
         llr = interleaver.deinterleave(llr, self.n)
         power = float(np.mean(np.abs(self._buf[:total]) ** 2)) - estimate.noise_var
         frame = ReceivedFrame(header, estimate, llr, self._offset, gains, doppler,
@@ -268,7 +275,7 @@ class BurstReceiver:
     def _equalisation(self, section, header, estimate):
         """(data symbols, their gains, their noise variance, frame estimate, design Doppler or None)
         of a received payload section."""
-        n_data = pilots.frame_data_symbols(header.payload_len, self.n, self.k, self.repeat)
+        n_data = pilots.frame_data_symbols(header.payload_len, self.n, self.k, self.modes[header.code_id])
         if not self.pilot_params.enabled:
             return section, np.full(n_data, estimate.h), estimate.noise_var, estimate, None
         result = estimate_section(section, self._buf[:_KNOWN_LEN], known_prefix(framing.pack_header(header)),
