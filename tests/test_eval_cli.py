@@ -41,11 +41,27 @@ def test_cli_runs_a_point_through_the_flowgraph_and_resumes(tmp_path, capsys):
                                      capsys)
 
 
+def test_system_with_a_code_suffix_is_sent_with_that_code(tmp_path):
+    """"jpeg2000@100:n1800_k902x2" goes through the flowgraph with the x2 code: its point records
+    that code, and its burst is the x2 burst of its payload, while the plain system of the same
+    sweep keeps the sweep's code."""
+    argv = cli(tmp_path, "--systems", "jpeg2000@100", "jpeg2000@100:n1800_k902x2")
+    assert evaluate.main(argv) == 0
+    points = json.loads((tmp_path / eval_store.RESULTS_FILE).read_text())["points"]
+    by_system = {p["config"]["system"]: p for p in points}
+    assert by_system["jpeg2000@100"]["config"]["code"] == "n1800_k902"
+    repeated = by_system["jpeg2000@100:n1800_k902x2"]
+    assert repeated["config"]["code"] == "n1800_k902x2"
+    payload = repeated["link"]["payload_bytes"]
+    assert repeated["link"]["channel_symbols_per_image"] == semantic_link.burst_symbols(payload, "n1800_k902x2")
+    assert repeated["link"]["n_received"] + repeated["link"]["n_lost"] == 2
+
+
 @pytest.mark.parametrize("bad", [["--systems", "jpeg2000@zero"], ["--systems", "nonsense"], ["-n", "0"],
-                                 ["--systems", "uoisc", "uoisc"]])
+                                 ["--systems", "uoisc", "uoisc"], ["--systems", "uoisc:n1800_k902x9"]])
 def test_cli_refuses_bad_arguments(tmp_path, bad):
-    """An unknown system, a JPEG2000 budget that is not a byte count, a system listed twice
-    or -n 0 exit with a usage error (status 2) before anything runs."""
+    """An unknown system, a JPEG2000 budget that is not a byte count, a system listed twice,
+    an unknown code after ":" or -n 0 exit with a usage error (status 2) before anything runs."""
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--out", str(tmp_path), "--models-root", ROOT, *bad])
     assert exit_info.value.code == 2

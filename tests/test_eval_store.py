@@ -141,6 +141,38 @@ def test_symbols_ratio_flags_budgets_that_never_reach_or_always_reach_the_target
     assert eval_report.symbols_ratio(always[1:]) is None
 
 
+def test_symbols_ratio_uses_only_jpeg2000_sent_with_the_reference_code():
+    """JPEG2000 points sent with another PHY code than the reference's are another curve and
+    stay out of the interpolation: here only the x4 budget would reach the target."""
+    def with_code(point, code):
+        point["config"]["code"] = code
+        return point
+    points = [with_code(fake_point("uoisc", 10.0, 0.6, 1000), "n1800_k902"),
+              with_code(fake_point("jpeg2000", 10.0, 0.4, 2000), "n1800_k902"),
+              with_code(fake_point("jpeg2000@500:n1800_k902x4", 10.0, 0.9, 3000), "n1800_k902x4")]
+    ratio = eval_report.symbols_ratio(points)
+    assert [entry["system"] for entry in ratio["curve"]] == ["jpeg2000"]
+    assert ratio["bound"] == "not_reached"
+
+
+@pytest.mark.parametrize("system, expected", [
+    ("uoisc", ("uoisc", "n1800_k902")),
+    ("jpeg2000@424:n1800_k902x4", ("jpeg2000@424", "n1800_k902x4")),
+    ("runs/bundles/a:n1800_k902x2", ("runs/bundles/a", "n1800_k902x2")),
+])
+def test_split_code_reads_an_optional_code_suffix(system, expected):
+    """A system name may end in ":<code>"; without it the sweep's code applies."""
+    from gnuradio.uoisc.apps import eval_link
+    assert eval_link.split_code(system, "n1800_k902") == expected
+
+
+def test_split_code_refuses_an_unknown_code():
+    """An unknown code after the separator is a ValueError naming it."""
+    from gnuradio.uoisc.apps import eval_link
+    with pytest.raises(ValueError, match="n1800_k902x9"):
+        eval_link.split_code("uoisc:n1800_k902x9", "n1800_k902")
+
+
 def test_markdown_tables_list_every_system_and_snr():
     """tables.md has one row per system and one column per Es/N0 in each metric table."""
     points = []

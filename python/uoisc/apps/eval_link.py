@@ -15,7 +15,10 @@ Systems (names on the ``uoisc-eval`` command line):
 - ``uoisc``, ``no-text``, ``no-vlm``: the shipped bundles of :data:`BUNDLES`;
 - ``jpeg2000``: the JPEG2000 baseline at the channel symbols of ``uoisc``;
 - ``jpeg2000@<bytes>``: JPEG2000 with a codestream budget of ``<bytes>``;
-- any bundle folder (e.g. codecs of other segment lengths for the sweep).
+- any bundle folder (e.g. codecs of other segment lengths for the sweep);
+- any of these followed by ``:<code>``, e.g. ``jpeg2000@424:n1800_k902x4``: sent with that
+  PHY code instead of the sweep's (:func:`split_code`), so one sweep can compare the
+  low-SNR modes with the plain code.
 """
 
 import collections
@@ -36,6 +39,24 @@ logger = logging.getLogger(__name__)
 BUNDLES = {"uoisc": "models/uoisc-tiny-uoisc", "no-text": "models/uoisc-tiny-no-text",
            "no-vlm": "models/uoisc-tiny-no-vlm"}
 JPEG2000_PREFIX = semantic_link.JPEG2000 + "@"
+#: Separates a system from the PHY code it is sent with: ``<system>:<code>``.
+CODE_SEPARATOR = ":"
+
+
+def split_code(system, default_code):
+    """``(system, code)`` of a system name that may end in ``:<code>``; without it the code is
+    ``default_code``.
+
+    Raises:
+        ValueError: the code after the separator is not a registered one.
+    """
+    base, separator, code = system.rpartition(CODE_SEPARATOR)
+    if not separator:
+        return system, default_code
+    if code not in semantic_link.codes.list_codes():
+        raise ValueError(f"system {system!r}: unknown PHY code {code!r}; choose one of "
+                         f"{semantic_link.codes.list_codes()}")
+    return base, code
 
 
 def resolve_system(system, root="."):
@@ -145,7 +166,7 @@ def transmit(pairs, system, fading, esno_db, work_dir, settings=None):
 
     Args:
         pairs: :class:`~gnuradio.uoisc.apps.eval_pairs.EvalPair` s, all of one image size.
-        system: a system name (:func:`resolve_system`).
+        system: a system name (:func:`resolve_system`), optionally ``:<code>`` (:func:`split_code`).
         fading: "awgn" or "rayleigh".
         esno_db: Es/N0 of the channel in dB.
         work_dir: scratch folder for the pair images and the sink's output.
@@ -156,6 +177,7 @@ def transmit(pairs, system, fading, esno_db, work_dir, settings=None):
         :func:`link_figures`' dict plus ``elapsed_s`` and ``images_per_s``.
     """
     settings = settings or LinkSettings()
+    system, code = split_code(system, settings.code)
     model, jpeg2000_bytes = resolve_system(system, settings.root)
     work_dir = pathlib.Path(work_dir)
     sidecar = write_pair_folder(pairs, work_dir / "pairs")
@@ -163,12 +185,12 @@ def transmit(pairs, system, fading, esno_db, work_dir, settings=None):
         model=model, out_dir=str(work_dir / "link"), source=str(work_dir / "pairs"),
         queries=str(sidecar), n_images=len(pairs), seed=settings.channel_seed,
         image_size=int(pairs[0].image.shape[0]), esno_db=float(esno_db), fading=fading,
-        doppler=settings.doppler, code=settings.code, jpeg2000_bytes=jpeg2000_bytes,
+        doppler=settings.doppler, code=code, jpeg2000_bytes=jpeg2000_bytes,
         reference_model=os.path.join(settings.root, BUNDLES["uoisc"]), providers=settings.providers,
         window=settings.window, settle_s=settings.settle_s, write_png=True)
     result = semantic_link.run_semantic_link(config)
     payload = semantic_link.payload_bytes(config)
     link = link_figures(result["records"], len(pairs), payload,
-                        semantic_link.burst_symbols(payload, settings.code))
+                        semantic_link.burst_symbols(payload, code))
     link.update(elapsed_s=result["elapsed_s"], images_per_s=result["images_per_s"])
     return reconstructions_by_pair(pairs, result["records"], config.out_dir), link

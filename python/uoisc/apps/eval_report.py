@@ -62,8 +62,12 @@ def symbols_ratio(points, reference="uoisc", fading="rayleigh", split="test_zero
     """
     where = {"fading": fading, "split": split, "esno_db": float(esno_db)}
     ref = select(points, system=reference, **where)
-    jpeg = [p for p in select(points, **where) if p["config"]["system"].startswith(JPEG2000_SYSTEMS_PREFIX)]
-    if not ref or not jpeg or _amr(ref[0]) is None:
+    if not ref:
+        return None
+    # Only JPEG2000 sent with the reference's PHY code: budgets in other modes are another curve.
+    jpeg = [p for p in select(points, **where) if p["config"]["system"].startswith(JPEG2000_SYSTEMS_PREFIX)
+            and p["config"].get("code") == ref[0]["config"].get("code")]
+    if not jpeg or _amr(ref[0]) is None:
         return None
     target, ref_symbols = _amr(ref[0]), _symbols(ref[0])
     jpeg.sort(key=_symbols)

@@ -97,7 +97,9 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="uoisc-eval", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_sweep_arguments(parser, DEFAULT_SYSTEMS, "uoisc, no-text, no-vlm, jpeg2000 (uoisc's symbols), "
-                                                 "jpeg2000@<bytes> or bundle folders (e.g. other segment lengths)")
+                                                 "jpeg2000@<bytes> or bundle folders (e.g. other segment lengths); "
+                                                 "append :<code> to send one with another PHY code "
+                                                 "(e.g. jpeg2000@424:n1800_k902x4)")
     add_link_arguments(parser)
     add_output_arguments(parser, "results/eval")
     return parser
@@ -109,7 +111,7 @@ def check_args(parser, args):
         parser.error("--n-pairs, --window and --threads must be >= 1 and --settle-s > 0")
     for system in args.systems:
         try:
-            model, _ = eval_link.resolve_system(system, args.models_root)
+            model, _ = eval_link.resolve_system(eval_link.split_code(system, args.code)[0], args.models_root)
         except ValueError as err:
             parser.error(str(err))
         if model != eval_link.semantic_link.JPEG2000:
@@ -129,10 +131,11 @@ def point_configs(args):
     """One config dict per point, in sweep order (system, fading, split, Es/N0)."""
     configs = []
     for system, fading, split, esno in itertools.product(args.systems, args.fading, args.split, args.esno_db):
-        model, jpeg2000_bytes = eval_link.resolve_system(system, args.models_root)
+        base, code = eval_link.split_code(system, args.code)
+        model, jpeg2000_bytes = eval_link.resolve_system(base, args.models_root)
         configs.append({"system": system, "model": model, "jpeg2000_bytes": jpeg2000_bytes,
                         "fading": fading, "split": split, "esno_db": float(esno), "n_pairs": args.n_pairs,
-                        "pair_seed": args.pair_seed, "channel_seed": args.seed, "code": args.code,
+                        "pair_seed": args.pair_seed, "channel_seed": args.seed, "code": code,
                         "doppler": args.doppler, "judge": args.judge})
     return configs
 
