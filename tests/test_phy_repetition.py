@@ -162,3 +162,13 @@ def test_receiver_reads_each_burst_with_the_repetition_its_header_names():
     assert [f.header.seq for f in frames] == [0, 1, 2]
     for frame, coded in zip(frames, sent):
         np.testing.assert_array_equal((frame.llr > 0).astype(np.uint8), coded)
+
+
+def test_burst_builder_default_knows_every_registered_code():
+    """A burst builder made without a repeats table builds the bursts of every registered code,
+    each with its own repetition (not: drops them all)."""
+    from gnuradio.uoisc.phy.burst_builder import burst_builder
+
+    builder = burst_builder(1800)
+    assert builder.repeats == {codes.get_code(name).code_id: codes.get_code(name).repeat
+                               for name in codes.list_codes()}

@@ -14,7 +14,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from . import burst, framing, mapping, pilots, repetition
+from . import burst, codes, framing, mapping, pilots, repetition
 from .pdu_util import make_pdu, split_pdu
 
 
@@ -25,8 +25,9 @@ class burst_builder(gr.basic_block):
         n: coded bits per codeword.
         guard_len: zero symbols appended after each burst.
         repeats: {header code id: times the data block is sent} of the codes
-            this builder's frames may announce (``repetition``); a frame
-            announcing another is dropped with a logged error.
+            this builder's frames may announce (``repetition``; None: every
+            registered code); a frame announcing another is dropped with a
+            logged error.
     """
 
     def __init__(self, n, guard_len=mapping.DEFAULT_GUARD, repeats=None):
@@ -35,7 +36,9 @@ class burst_builder(gr.basic_block):
             raise ValueError(f"guard_len {guard_len} must be >= 0")
         self.n = int(n)
         self.guard_len = int(guard_len)
-        self.repeats = {int(cid): repetition.check_repeat(r) for cid, r in (repeats or {}).items()}
+        if repeats is None:
+            repeats = {code.code_id: code.repeat for code in map(codes.get_code, codes.list_codes())}
+        self.repeats = {int(cid): repetition.check_repeat(r) for cid, r in repeats.items()}
         self._codewords = []
         self.logger = gr.logger("uoisc.phy.burst_builder")
         self.message_port_register_in(pmt.intern("in"))
