@@ -37,7 +37,7 @@ class burst_builder(gr.basic_block):
         self.n = int(n)
         self.guard_len = int(guard_len)
         if repeats is None:
-            repeats = {code.code_id: code.repeat for code in map(codes.get_code, codes.list_codes())}
+            repeats = codes.repeats_by_id(map(codes.get_code, codes.list_codes()))
         self.repeats = {int(cid): repetition.check_repeat(r) for cid, r in repeats.items()}
         self._codewords = []
         self.logger = gr.logger("uoisc.phy.burst_builder")

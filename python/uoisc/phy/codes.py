@@ -111,6 +111,12 @@ def code_name_for_id(code_id):
     return None
 
 
+def repeats_by_id(code_list):
+    """{header code id: repetition} of ``code_list`` (LdpcCode s): what a burst builder or
+    receiver needs to know of the codes whose bursts it handles."""
+    return {code.code_id: code.repeat for code in code_list}
+
+
 def repetition_modes(name, ldpc_dir=GR_LDPC_DIR):
     """Every registered code that differs from ``name`` only in its repetition: the codes one
     LDPC encoder and decoder bank serve (same alist), as {name: LdpcCode}, ``name`` included.

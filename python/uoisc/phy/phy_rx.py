@@ -101,5 +101,5 @@ class phy_rx(gr.hier_block2):
         """{header code id: repeat} of the code's other repetition modes, if they are read too."""
         if not any_repeat:
             return {}
-        return {mode.code_id: mode.repeat for mode in codes.repetition_modes(self.code.name).values()
-                if mode.code_id != self.code.code_id}
+        modes = codes.repetition_modes(self.code.name).values()
+        return codes.repeats_by_id(mode for mode in modes if mode.code_id != self.code.code_id)

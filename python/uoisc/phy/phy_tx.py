@@ -11,10 +11,9 @@ from .burst_builder import burst_builder
 from .framer import framer
 
 
-def max_burst_len(code, guard_len, pilot_params=pilots.PilotParams()):
-    """Symbols of the longest burst phy_tx can send with this code and pilot layout: a payload of
-    MAX_PAYLOAD_BYTES in the code's most repeated mode (a PDU may pick any, see ``code``)."""
-    repeat = max(mode.repeat for mode in codes.repetition_modes(code.name).values())
+def max_burst_len(code, guard_len, pilot_params=pilots.PilotParams(), repeat=1):
+    """Symbols of the burst of a payload of MAX_PAYLOAD_BYTES with this code and pilot layout,
+    its data sent ``repeat`` times."""
     return burst.burst_len(framing.MAX_PAYLOAD_BYTES, code.n, code.k, guard_len, pilot_params, repeat)
 
 
@@ -60,11 +59,14 @@ class phy_tx(gr.hier_block2):
                              {name: mode.code_id for name, mode in modes.items()})
         self.encoder = fec.async_encoder(fec.ldpc_encoder_make(self.code.alist), False, False, False,
                                          max(1500, self.code.n))
-        self.builder = burst_builder(self.code.n, guard_len, {mode.code_id: mode.repeat for mode in modes.values()})
+        repeats = codes.repeats_by_id(modes.values())
+        self.builder = burst_builder(self.code.n, guard_len, repeats)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len")
         # pdu_to_tagged_stream writes a burst in one go: its buffer must hold the largest
         # (GNU Radio needs more than exactly one burst of room; twice is safe).
-        self.to_stream.set_min_output_buffer(2 * max_burst_len(self.code, guard_len, self.pilot_params))
+        # A PDU may pick any repetition mode (metadata "code"): room for the most repeated one.
+        self.to_stream.set_min_output_buffer(
+            2 * max_burst_len(self.code, guard_len, self.pilot_params, max(repeats.values())))
 
         self.message_port_register_hier_in("in")
         self.message_port_register_hier_out("coded")
