@@ -11,6 +11,7 @@ Usage::
 """
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -40,13 +41,26 @@ ROWS = {
 REFERENCES = ("UO-ISC l_s=8 (shipped), n1800_k902", "UO-ISC l_s=32 decoder fine-tuned, n1800_k902x4")
 
 
-def load_point(folder, system, esno_db):
-    """The point file of (system, Es/N0) under ``folder``/points, or None if not measured."""
-    for path in glob.glob(os.path.join(HERE, folder, "points", "*.json")):
+@functools.lru_cache(maxsize=None)
+def folder_points(folder):
+    """Every Rayleigh point file under ``folder``/points, read once, with its channel symbols
+    recounted (points computed before 006b6ea left the payload pilots out of them)."""
+    points = []
+    for path in sorted(glob.glob(os.path.join(HERE, folder, "points", "*.json"))):
         with open(path, encoding="utf-8") as f:
             point = json.load(f)
-        config = point["config"]
-        if config["system"] == system and config["esno_db"] == esno_db and config["fading"] == "rayleigh":
+        if point["config"]["fading"] != "rayleigh":
+            continue
+        point["link"]["channel_symbols_per_image"] = burst_symbols(point["link"]["payload_bytes"],
+                                                                  point["config"]["code"])
+        points.append(point)
+    return points
+
+
+def load_point(folder, system, esno_db):
+    """The point of (system, Es/N0) under ``folder``, or None if not measured."""
+    for point in folder_points(folder):
+        if point["config"]["system"] == system and point["config"]["esno_db"] == esno_db:
             return point
     return None
 
@@ -73,8 +87,7 @@ def collect():
             row["match"][esno] = match
             row["amr"][esno] = float(match.mean())
             row["lost"][esno] = int(sum(p["lost"] for p in pairs))
-            # Recounted, not read: points computed before 006b6ea left the payload pilots out.
-            row["symbols"] = burst_symbols(point["link"]["payload_bytes"], point["config"]["code"])
+            row["symbols"] = point["link"]["channel_symbols_per_image"]
             row["code"] = point["config"]["code"]
             row["commit"] = point.get("commit")
         table[label] = row
@@ -83,16 +96,8 @@ def collect():
 
 def same_code_symbols_ratio(folder, reference="runs/bundles/uoisc-tiny-ls32-decoder-only"):
     """``eval_report.symbols_ratio`` within one folder (one code): the JPEG2000 budgets sent with
-    that code, against the fine-tuned l_s = 32 UO-ISC at 10 dB (symbols recounted as in
-    :func:`collect`)."""
-    points = []
-    for path in glob.glob(os.path.join(HERE, folder, "points", "*.json")):
-        with open(path, encoding="utf-8") as f:
-            point = json.load(f)
-        point["link"]["channel_symbols_per_image"] = burst_symbols(point["link"]["payload_bytes"],
-                                                                  point["config"]["code"])
-        points.append(point)
-    return symbols_ratio(points, reference=reference)
+    that code, against the fine-tuned l_s = 32 UO-ISC at 10 dB (symbols recounted)."""
+    return symbols_ratio(folder_points(folder), reference=reference)
 
 
 def paired(a, b):
